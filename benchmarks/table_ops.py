@@ -1,0 +1,97 @@
+"""Trial-table speed against raw pandas HDF5 I/O of the same data, measured in one run.
+
+1. Add a 1000-trial session (discovery of 2000 files + locked, atomic save) vs
+   ``DataFrame.to_hdf(format="table")`` of the resulting table.
+2. Load a 100k-row table with ``bs.load_df`` vs ``pd.read_hdf`` of the same file.
+
+Targets: add+save <= 1 s; both <= 1.5x raw pandas.
+
+    python benchmarks/table_ops.py [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import behavior_soup as bs
+from behavior_soup import schema, store
+
+
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_add(tmp: Path, repeats: int) -> tuple[float, float]:
+    raw = tmp / "raw"
+    d = raw / "a" / "s"
+    d.mkdir(parents=True)
+    for t in range(1000):
+        (d / f"front_v{t:04d}.avi").write_bytes(b"")
+        (d / f"side_v{t:04d}.avi").write_bytes(b"")
+    tables = []
+    for i in range(repeats):
+        tables.append(bs.create_df(tmp / f"t{i}.h5", raw_root=raw))
+    it = iter(tables)
+    t_lib = _median_time(lambda: next(it).behavior.add_item("a"), repeats)
+    enc = store._encode(tables[0])
+    it2 = iter(range(repeats))
+    t_raw = _median_time(lambda: enc.to_hdf(tmp / f"raw{next(it2)}.h5", key="trials", format="table", mode="w"), repeats)
+    return t_lib, t_raw
+
+
+def bench_load(tmp: Path, repeats: int, n: int = 100_000) -> tuple[float, float]:
+    raw = tmp / "raw2"
+    raw.mkdir()
+    df = bs.create_df(tmp / "big.h5", raw_root=raw)
+    rng = np.random.default_rng(0)
+    trial = np.arange(n) % 500
+    big = pd.DataFrame(
+        {
+            "uuid": [str(uuid.uuid4()) for _ in range(n)],
+            "animal_id": [f"m{i // 5000}" for i in range(n)],
+            "session_id": [f"2024-01-{(i // 500) % 10 + 1:02d}" for i in range(n)],
+            "trial_id": trial,
+            "exp_type": "table",
+            "front_video": [f"m{i // 5000}/s/front_v{t:03d}.mp4" for i, t in enumerate(trial)],
+            "side_video": [f"m{i // 5000}/s/side_v{t:03d}.mp4" for i, t in enumerate(trial)],
+            "output_path": [f"m{i // 5000}/s/outputs.h5" for i in range(n)],
+            "model_params": [{} for _ in range(n)],
+            "added_time": pd.Timestamp.now(tz="UTC"),
+            "behavior_status": rng.choice(["", "done", "failed"], n),
+        }
+    )
+    big["session_id"] = big["session_id"] + "_" + (np.arange(n) // 500).astype(str)
+    store.transact(df, lambda _: schema.coerce(big))
+    path = tmp / "big.h5"
+    t_lib = _median_time(lambda: bs.load_df(path), repeats)
+    t_raw = _median_time(lambda: pd.read_hdf(path, "trials"), repeats)
+    return t_lib, t_raw
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        a_lib, a_raw = bench_add(tmp, args.repeats)
+        l_lib, l_raw = bench_load(tmp, args.repeats)
+    print(f"add 1000-trial session + save : {a_lib * 1000:7.1f} ms   raw pandas to_hdf {a_raw * 1000:7.1f} ms   ratio {a_lib / a_raw:5.2f}x  (targets <= 1000 ms, <= 1.5x)")
+    print(f"load 100k-row table           : {l_lib * 1000:7.1f} ms   raw pandas read_hdf {l_raw * 1000:5.1f} ms   ratio {l_lib / l_raw:5.2f}x  (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

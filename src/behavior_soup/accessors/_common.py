@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import pandas as pd
+
+from ..store import ATTRS_KEY, TableInfo, table_info
+
+
+def check_table(obj: pd.DataFrame | pd.Series, accessor: str) -> None:
+    """Cheap check for accessor ``__init__``: raise AttributeError (as pandas advises) when
+    ``obj`` is not a behavior_soup table or one of its rows."""
+    if ATTRS_KEY not in obj.attrs:
+        kind = "DataFrame" if isinstance(obj, pd.DataFrame) else "Series"
+        raise AttributeError(
+            f"'.{accessor}' expected a behavior_soup trial table (from bs.create_df/bs.load_df) or "
+            f"one of its rows, got a plain {kind}"
+        )
+    if isinstance(obj, pd.Series) and "uuid" not in obj.index:
+        raise AttributeError(f"'.{accessor}' expected a row of the trial table (with a uuid), got a Series without one")
+
+
+def info_of(obj: pd.DataFrame | pd.Series) -> TableInfo:
+    return table_info(obj)  # type: ignore[arg-type]

@@ -1,0 +1,186 @@
+"""``df.behavior``, ``row.behavior`` and ``row.outputs``: managing trials and running jobs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from .. import items, outputs, schema, store
+from ..jobs import TrialContext, run_job
+from ..jobs.runner import Backend
+from ._common import check_table, info_of
+
+
+def _status_view(df: pd.DataFrame, ns: str) -> pd.DataFrame:
+    sc, rc = schema.status_column(ns), schema.run_column(ns)
+    runs = df[rc]
+    return pd.DataFrame(
+        {
+            "uuid": df["uuid"],
+            "animal_id": df["animal_id"],
+            "session_id": df["session_id"],
+            "trial_id": df["trial_id"],
+            "status": df[sc],
+            "job": runs.map(lambda r: r.get("job", "")),
+            "started": runs.map(lambda r: r.get("started", "")),
+            "duration_s": runs.map(lambda r: r.get("duration_s", float("nan"))),
+            "error": runs.map(lambda r: r.get("error", "")),
+        }
+    )
+
+
+@pd.api.extensions.register_dataframe_accessor("behavior")
+class BehaviorDataFrameAccessor:
+    """Table-level operations: add/remove trials, save, run jobs over rows."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        check_table(df, "behavior")
+        self._df = df
+
+    def add_item(
+        self,
+        animal_id: str,
+        session_id: str | None = None,
+        trial_id: int | None = None,
+        **kwargs: Any,
+    ) -> pd.DataFrame:
+        """Add a whole animal, one session or one trial found under the raw-data root.
+
+        See :func:`behavior_soup.items.add_items` for the keyword arguments (``exp_type``,
+        ``on_missing_view``, ``skip_existing``, ...). Saves the table and updates this
+        DataFrame in place. Returns the rows added.
+        """
+        return items.add_items(self._df, animal_id, session_id, trial_id, **kwargs)
+
+    def add_row(self, animal_id: str, session_id: str, trial_id: int, **kwargs: Any) -> pd.DataFrame:
+        """Add one trial with explicitly given files; see :func:`behavior_soup.items.add_row`."""
+        return items.add_row(self._df, animal_id, session_id, trial_id, **kwargs)
+
+    def remove_item(
+        self,
+        animal_id: str | None = None,
+        session_id: str | None = None,
+        trial_id: int | None = None,
+        **kwargs: Any,
+    ) -> pd.DataFrame:
+        """Remove trials (``remove_outputs=True`` also deletes their results); see
+        :func:`behavior_soup.items.remove_items`. Returns the rows removed."""
+        return items.remove_items(self._df, animal_id, session_id, trial_id, **kwargs)
+
+    def save(self, merge: bool = False, lock_timeout: float | None = None) -> pd.DataFrame:
+        """Save in-memory edits; refuses if the file changed since loading unless ``merge``."""
+        return store.save_df(self._df, merge=merge, lock_timeout=lock_timeout)
+
+    def reload(self) -> pd.DataFrame:
+        """Replace this DataFrame's contents with the table on disk (unsaved edits are lost)."""
+        return store.reload(self._df)
+
+    def refresh(self) -> pd.DataFrame:
+        """Take changes made on disk (e.g. run statuses) while keeping unsaved edits."""
+        return store.refresh(self._df)
+
+    @property
+    def info(self) -> store.TableInfo:
+        return info_of(self._df)
+
+    def status(self, namespace: str = "behavior") -> pd.DataFrame:
+        """Run status of every row in ``namespace``: status, job, start, duration, error."""
+        return _status_view(self._df, namespace)
+
+    def run_job(
+        self,
+        job: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        rows: pd.DataFrame | None = None,
+        backend: Backend = "local",
+        progress: bool = True,
+        n_workers: int | None = None,
+        client: Any = None,
+        lock_timeout: float | None = None,
+    ) -> pd.DataFrame:
+        """Run a registered job over all rows (or ``rows``, a subset of this table).
+
+        Statuses are recorded in the table file and this DataFrame is refreshed. Returns one
+        summary row per trial (see :func:`behavior_soup.jobs.run_job`).
+        """
+        info = info_of(self._df)
+        subset = self._df if rows is None else rows
+        ctxs = [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in subset.iterrows()]
+        summary = run_job(
+            ctxs,
+            job,
+            params,
+            backend=backend,
+            progress=progress,
+            n_workers=n_workers,
+            client=client,
+            lock_timeout=lock_timeout,
+        )
+        store.refresh(self._df, lock_timeout)
+        return summary
+
+
+@pd.api.extensions.register_series_accessor("behavior")
+class BehaviorSeriesAccessor:
+    """Row-level operations on one trial."""
+
+    def __init__(self, row: pd.Series) -> None:
+        check_table(row, "behavior")
+        self._row = row
+
+    def context(self, **kw: Any) -> TrialContext:
+        return TrialContext.from_row(self._row, info_of(self._row), **kw)
+
+    def run_job(
+        self,
+        job: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        backend: Backend = "local",
+        lock_timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Run a registered job on this trial. Returns its summary row as a dict; the status is
+        recorded in the table file (reload or ``df.behavior.refresh()`` to see it)."""
+        summary = run_job(
+            [self.context(lock_timeout=lock_timeout)],
+            job,
+            params,
+            backend=backend,
+            progress=False,
+            lock_timeout=lock_timeout,
+        )
+        return summary.iloc[0].to_dict()
+
+
+@pd.api.extensions.register_series_accessor("outputs")
+class OutputsSeriesAccessor:
+    """Read one trial's results from its session ``outputs.h5``."""
+
+    def __init__(self, row: pd.Series) -> None:
+        check_table(row, "outputs")
+        self._row = row
+
+    def _ctx(self) -> TrialContext:
+        return TrialContext.from_row(self._row, info_of(self._row))
+
+    @property
+    def path(self) -> os.PathLike:
+        return self._ctx().outputs_file
+
+    def keys(self) -> list[str]:
+        """Keys of the results stored for this trial."""
+        c = self._ctx()
+        return outputs.list_results(c.outputs_file, trial_id=c.trial_id, uuid=c.uuid)
+
+    def read(self, key: str) -> Any:
+        """A result: array, DataFrame, or dict of them (see :func:`behavior_soup.outputs.read_result`)."""
+        return self._ctx().read(key)
+
+    def provenance(self, key: str) -> dict[str, Any]:
+        """Parameters, package versions, start time, duration and status of a result."""
+        c = self._ctx()
+        return outputs.read_provenance(c.outputs_file, trial_id=c.trial_id, uuid=c.uuid, key=key)

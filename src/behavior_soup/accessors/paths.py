@@ -1,0 +1,77 @@
+"""``df.paths`` and ``row.paths``: absolute paths from the stored relative ones."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from .. import schema
+from ..jobs.context import TrialContext
+from ..paths import check_root, resolve
+from ..store import _set_info
+from ._common import check_table, info_of
+
+
+@pd.api.extensions.register_dataframe_accessor("paths")
+class PathsDataFrameAccessor:
+    """Roots of the table and resolution of stored relative paths."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        check_table(df, "paths")
+        self._df = df
+
+    @property
+    def table_path(self) -> Path:
+        return Path(info_of(self._df).table_path)
+
+    @property
+    def raw_root(self) -> Path:
+        return Path(info_of(self._df).raw_root)
+
+    @property
+    def output_root(self) -> Path:
+        return Path(info_of(self._df).output_root)
+
+    def set_raw_root(self, path: str | os.PathLike) -> Path:
+        """Use another raw-data root for this DataFrame (the data were moved)."""
+        root = check_root(path, "raw-data root")
+        _set_info(self._df, replace(info_of(self._df), raw_root=str(root)))
+        return root
+
+    def resolve(self, rel: str, root: str = "raw") -> Path:
+        """Absolute path of a stored relative path under the ``"raw"`` or ``"output"`` root."""
+        if root not in ("raw", "output"):
+            raise ValueError(f"expected root 'raw' or 'output', got {root!r}")
+        return resolve(self.raw_root if root == "raw" else self.output_root, rel)
+
+    def videos(self, view: str) -> pd.Series:
+        """Absolute path of each row's ``view`` video (None where the view is missing)."""
+        col = self._df[schema.view_column(view)]
+        return col.map(lambda rel: resolve(self.raw_root, rel) if rel else None)
+
+
+@pd.api.extensions.register_series_accessor("paths")
+class PathsSeriesAccessor:
+    """Absolute paths of one trial's files."""
+
+    def __init__(self, row: pd.Series) -> None:
+        check_table(row, "paths")
+        self._row = row
+
+    def _ctx(self) -> TrialContext:
+        return TrialContext.from_row(self._row, info_of(self._row))
+
+    def video(self, view: str) -> Path:
+        """Absolute path of the trial's ``view`` video (``"front"`` or ``"side"``)."""
+        return self._ctx().video_path(view)
+
+    def file(self, role: str) -> Path:
+        """Absolute path of the trial's extra file ``role``."""
+        return self._ctx().file_path(role)
+
+    def outputs(self) -> Path:
+        """Absolute path of the trial's session ``outputs.h5``."""
+        return self._ctx().outputs_file

@@ -1,0 +1,118 @@
+"""Command line: ``behavior-soup demo`` and ``behavior-soup info``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("behavior_soup.cli")
+
+
+def _demo(out: Path, progress: bool) -> int:
+    import behavior_soup as bs
+    from behavior_soup.sample_data import make_sample_data
+
+    t0 = time.perf_counter()
+    raw = out / "raw"
+    table = out / "tables" / "behavior.h5"
+    if raw.exists() or table.exists():
+        raise SystemExit(f"expected an empty --out folder, found earlier demo files in {out}; pass another --out")
+    sd = make_sample_data(raw)
+    print(
+        f"sample data: {len(sd.animals)} animals x {len(sd.sessions)} session(s) x {len(sd.trials)} trials, and one recording, in {raw}"
+    )
+    df = bs.create_df(table, raw_root=raw)
+    for animal in sd.animals:
+        df.behavior.add_item(animal_id=animal, exp_type="table")
+    e = sd.ephys
+    df.sta.add_recording(
+        e["animal_id"],
+        e["session_id"],
+        e["trial_id"],
+        stimulus=e["stimulus"],
+        spikes=e["spikes"],
+        fps=e["fps"],
+        stimulus_onset=e["stimulus_onset"],
+    )
+    print(f"table: {len(df)} trials in {table}")
+    behavior_rows = df[df["exp_type"] == "table"]
+    runs = df.behavior.run_job("video_stats", rows=behavior_rows, progress=progress)
+    print(f"video_stats: {(runs['status'] == 'done').sum()}/{len(runs)} trials done")
+    row = df[df["exp_type"] == "table"].iloc[0]
+    stats = row.outputs.read("behavior/video_stats")
+    print(
+        f"  {row['animal_id']}/{row['session_id']}/trial {row['trial_id']}: {int(stats['n_frames'])} frames, front motion energy mean {float(np.mean(stats['front']['motion'])):.2f}"
+    )
+    runs = df.sta.compute(n_delays=e["n_delays"], progress=progress)
+    print(f"sta: {(runs['status'] == 'done').sum()}/{len(runs)} recordings done")
+    summary = df.sta.summary()
+    kernels = np.load(raw / "r1" / "s1" / "truth" / "kernels.npz")
+    rec = df[df["exp_type"] == "ephys"].iloc[0]
+    for _, u in summary.iterrows():
+        est = rec.sta.result(u["unit"], "centered")
+        r = np.corrcoef(est.ravel(), kernels[u["unit"]].ravel())[0, 1]
+        cx, cy = e["centers"][u["unit"]]
+        print(
+            f"  {u['unit']}: {u['n_spikes']} spikes, peak delay {u['peak_delay']}, RF centre ({u['rf_x']:.1f}, {u['rf_y']:.1f}) px (true ({cx:.1f}, {cy:.1f})), corr with true kernel {r:.2f}, SNR {u['snr']:.1f}"
+        )
+    print(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs under {bs.load_df(table).paths.output_root}")
+    return 0
+
+
+def _info(path: Path) -> int:
+    import pandas as pd
+
+    import behavior_soup as bs
+    from behavior_soup import schema
+
+    df = bs.load_df(path)
+    info = df.behavior.info
+    print(f"table        {info.table_path}")
+    print(f"revision     {info.revision}")
+    print(f"raw root     {info.raw_root}{'' if Path(info.raw_root).is_dir() else '  (missing here)'}")
+    print(f"output root  {info.output_root}")
+    print(f"naming       {info.naming['template']}")
+    print(
+        f"trials       {len(df)}  animals {df['animal_id'].nunique()}  sessions {df.groupby(['animal_id', 'session_id']).ngroups}"
+    )
+    if len(df):
+        print(df.groupby(["animal_id", "session_id"]).size().rename("trials").to_string())
+        counts = {
+            ns: df[schema.status_column(ns)].replace("", "-").value_counts().to_dict()
+            for ns in schema.STATUS_NAMESPACES
+        }
+        print(pd.DataFrame(counts).fillna(0).astype(int).T.to_string())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="behavior-soup", description="behavior_soup command line")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_demo = sub.add_parser("demo", help="build sample data and run the whole pipeline on it")
+    p_demo.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the demo (default: demo_out)")
+    p_demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p_info = sub.add_parser("info", help="summarise a trial table")
+    p_info.add_argument("table", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from behavior_soup.errors import BehaviorSoupError
+
+    try:
+        if args.command == "demo":
+            return _demo(args.out, not args.no_progress)
+        return _info(args.table)
+    except (BehaviorSoupError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

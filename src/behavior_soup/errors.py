@@ -1,0 +1,107 @@
+"""Exceptions raised by behavior_soup.
+
+Every error the library raises on purpose derives from :class:`BehaviorSoupError`, so a
+notebook can catch them all at once. Bad *arguments* (wrong type, out-of-range value) raise
+the builtin ``TypeError``/``ValueError`` instead; where a problem is both (an invalid id, say),
+the class derives from both so either ``except`` works.
+
+Messages follow one rule: say what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BehaviorSoupError",
+    "DataRootError",
+    "InvalidIdError",
+    "ItemExistsError",
+    "ItemNotFoundError",
+    "JobError",
+    "LockTimeoutError",
+    "MissingDependencyError",
+    "MissingViewError",
+    "OutputsError",
+    "StaleTableError",
+    "TableFormatError",
+    "VideoError",
+    "DataFormatError",
+]
+
+
+class BehaviorSoupError(Exception):
+    """Base class of every error raised on purpose by behavior_soup."""
+
+
+class DataRootError(BehaviorSoupError):
+    """The raw-data or output root is missing, unreadable, or in the wrong place."""
+
+
+class InvalidIdError(BehaviorSoupError, ValueError):
+    """An animal/session/trial id or experiment type is not acceptable."""
+
+
+class ItemExistsError(BehaviorSoupError):
+    """A trial being added is already in the table."""
+
+
+class ItemNotFoundError(BehaviorSoupError, LookupError):
+    """Nothing on disk or in the table matches what was asked for."""
+
+
+class MissingViewError(BehaviorSoupError):
+    """A trial lacks one of the camera views it needs."""
+
+
+class TableFormatError(BehaviorSoupError):
+    """A file is not a readable behavior_soup table (corrupt, foreign or too new)."""
+
+
+class StaleTableError(BehaviorSoupError):
+    """The table on disk changed since this DataFrame was loaded."""
+
+
+class LockTimeoutError(BehaviorSoupError, TimeoutError):
+    """Another process held a file lock for longer than the timeout."""
+
+
+class OutputsError(BehaviorSoupError):
+    """An ``outputs.h5`` file is corrupt, foreign, or lacks the requested result."""
+
+
+class VideoError(BehaviorSoupError):
+    """A video cannot be opened or decoded, or decodes to fewer frames than it claims."""
+
+
+class DataFormatError(BehaviorSoupError):
+    """A data file (stimulus, spikes, labels, pose) has an unexpected format or content."""
+
+
+class JobError(BehaviorSoupError):
+    """A row-level job is unknown, or failed."""
+
+
+class MissingDependencyError(BehaviorSoupError, ImportError):
+    """An optional dependency is not installed; the message names the pip extra."""
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import an optional dependency or raise :class:`MissingDependencyError`.
+
+    Parameters
+    ----------
+    module
+        Importable module name, e.g. ``"dask.distributed"``.
+    extra
+        The ``behavior_soup`` pip extra that installs it, e.g. ``"distributed"``.
+    purpose
+        What needs it, for the message.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{purpose} needs the optional dependency {module!r}, which is not installed; "
+            f"install it with: pip install 'behavior_soup[{extra}]'"
+        ) from exc

@@ -1,0 +1,29 @@
+"""Entry point of the ``subprocess`` backend: ``python -m behavior_soup.jobs.worker SPEC RESULT``.
+
+Reads a JSON job spec, runs it with :func:`behavior_soup.jobs.runner.execute`, and writes the run
+record as JSON. Exits 0 even when the job failed (the failure is in the record).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from .context import TrialContext
+from .runner import execute
+
+
+def main(argv: list[str]) -> int:
+    spec_path, result_path = argv
+    with open(spec_path) as fh:
+        spec = json.load(fh)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    rec = execute(spec["job"], spec["module"], TrialContext(**spec["ctx"]), spec["params"], "subprocess")
+    with open(result_path, "w") as fh:
+        json.dump(rec, fh, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,219 @@
+"""Electrophysiology trials in the table, the ``sta`` job, and reading its results."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .. import items, outputs, store
+from ..errors import DataFormatError, ItemNotFoundError
+from ..jobs import TrialContext, register_job
+from ..paths import resolve
+from ..provenance import Provenance
+from .compute import StaResult, compute_sta, summarize
+from .loaders import load_spikes, load_stimulus
+
+__all__ = ["add_recording", "read_sta", "sta_summary", "unit_key"]
+
+ResultKind = Literal["sta", "centered", "zscore", "temporal_profile"]
+_KINDS = {"sta": "sta", "centered": "sta_centered", "zscore": "zscore", "temporal_profile": "temporal_profile"}
+
+
+def unit_key(unit: str) -> str:
+    """Group name of a unit under ``<trial>/sta/``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(unit))
+    return name if not name.startswith(".") else "_" + name
+
+
+def _abs(root: Path, p: str | os.PathLike) -> Path:
+    return Path(p) if Path(p).is_absolute() else resolve(root, str(p))
+
+
+def add_recording(
+    df: pd.DataFrame,
+    animal_id: str,
+    session_id: str,
+    trial_id: int,
+    *,
+    stimulus: str | os.PathLike,
+    spikes: str | os.PathLike,
+    fps: float,
+    stimulus_onset: float = 0.0,
+    pixel_size: float | None = None,
+    block_size: int | tuple[int, int] | None = None,
+    stimulus_key: str | None = None,
+    allow_pickle: bool = False,
+    notes: str = "",
+    lock_timeout: float | None = None,
+) -> pd.DataFrame:
+    """Add an electrophysiology trial: a stimulus movie and the spike trains recorded during it.
+
+    Both files are loaded once here and checked (format, rank, NaNs, onset inside the movie,
+    non-empty units) so a bad recording is refused before it enters the table.
+
+    Parameters
+    ----------
+    stimulus, spikes
+        Paths relative to the raw-data root (or absolute inside it); formats in
+        :data:`behavior_soup.sta.loaders.STIMULUS_LOADERS` / ``SPIKE_LOADERS``.
+    fps
+        Stimulus frame rate (Hz).
+    stimulus_onset
+        Time of the first stimulus frame on the spike clock (s).
+    pixel_size
+        Size of one stimulus pixel on the retina/screen (e.g. µm), for RF sizes in real units.
+    block_size
+        Screen pixels per stimulus check (int or (rows, cols)), recorded with the trial.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The row added.
+    """
+    info = store.table_info(df)
+    root = Path(info.raw_root)
+    if not (isinstance(fps, (int, float)) and np.isfinite(fps) and fps > 0):
+        raise ValueError(f"expected fps > 0, got {fps!r}")
+    if pixel_size is not None and not pixel_size > 0:
+        raise ValueError(f"expected pixel_size > 0 or None, got {pixel_size!r}")
+    stim = load_stimulus(_abs(root, stimulus), stimulus_key, allow_pickle)
+    units = load_spikes(_abs(root, spikes), allow_pickle)
+    end = stimulus_onset + stim.shape[0] / fps
+    if stimulus_onset >= end or not np.isfinite(stimulus_onset):
+        raise ValueError(f"expected a finite stimulus_onset, got {stimulus_onset!r}")
+    empty = [u for u, t in units.items() if t.size == 0]
+    if empty or not units:
+        raise DataFormatError(f"expected spikes in every unit of {str(spikes)!r}, found empty units {empty}")
+    first = min(float(t.min()) for t in units.values())
+    if stimulus_onset > max(float(t.max()) for t in units.values()):
+        raise DataFormatError(
+            f"expected the stimulus onset ({stimulus_onset:g} s) before the last spike, found every spike earlier "
+            f"(spikes span {first:g} s to {max(float(t.max()) for t in units.values()):g} s)"
+        )
+    params = {
+        "sta": {
+            "fps": float(fps),
+            "stimulus_onset": float(stimulus_onset),
+            "n_frames": int(stim.shape[0]),
+            "shape": [int(stim.shape[1]), int(stim.shape[2])],
+            "pixel_size": pixel_size,
+            "block_size": block_size,
+            "stimulus_key": stimulus_key,
+            "allow_pickle": bool(allow_pickle),
+            "units": list(units),
+        }
+    }
+    return items.add_row(
+        df,
+        animal_id,
+        session_id,
+        trial_id,
+        exp_type="ephys",
+        files={"stimulus": stimulus, "spikes": spikes},
+        model_params=params,
+        notes=notes,
+        lock_timeout=lock_timeout,
+    )
+
+
+def _recording(ctx: TrialContext) -> dict[str, Any]:
+    rec = ctx.model_params.get("sta")
+    if not isinstance(rec, Mapping):
+        raise ItemNotFoundError(
+            f"expected {ctx.label} to be a recording added with df.sta.add_recording, found no 'sta' parameters"
+        )
+    return dict(rec)
+
+
+@register_job("sta", "sta")
+def sta_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Spike-triggered averages of a recording's units -> ``sta/<unit>``."""
+    rec = _recording(ctx)
+    stim = load_stimulus(ctx.file_path("stimulus"), rec.get("stimulus_key"), rec.get("allow_pickle", False))
+    spikes = load_spikes(ctx.file_path("spikes"), rec.get("allow_pickle", False))
+    wanted: Sequence[Any] | None = params.get("units")
+    if wanted is not None:
+        lookup = {str(u): u for u in spikes} | {f"unit_{u}": u for u in spikes}
+        names = {str(u): lookup.get(str(u), lookup.get(f"unit_{u}")) for u in wanted}
+        missing = [u for u, n in names.items() if n is None]
+        if missing:
+            raise ItemNotFoundError(f"expected units among {list(spikes)}, got unknown {missing}")
+        spikes = {n: spikes[n] for n in names.values()}
+    prov = Provenance("sta", {**dict(params), "recording": rec})
+    results = compute_sta(
+        stim,
+        spikes,
+        fps=rec["fps"],
+        onset=rec["stimulus_onset"],
+        n_delays=int(params.get("n_delays", 20)),
+        n_shuffles=int(params.get("n_shuffles", 20)),
+        seed=int(params.get("seed", 0)),
+    )
+    prov.finish()
+    to_write = {f"sta/{unit_key(u)}": (_as_data(u, r, rec["fps"]), prov) for u, r in results.items()}
+    outputs.write_results(
+        ctx.outputs_file,
+        trial_id=ctx.trial_id,
+        uuid=ctx.uuid,
+        results=to_write,
+        session=(ctx.animal_id, ctx.session_id),
+        lock_timeout=ctx.lock_timeout,
+    )
+    return {"units": list(results), "n_spikes": {u: r.n_spikes for u, r in results.items()}}
+
+
+def _as_data(unit: str, r: StaResult, fps: float) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "sta": r.sta.astype(np.float32),
+        "sta_centered": r.sta_centered.astype(np.float32),
+        "temporal_profile": r.temporal_profile,
+        "summary": json.dumps(summarize(unit, r, fps)),
+        "rf": r.rf,
+    }
+    if r.zscore is not None:
+        data["zscore"] = r.zscore.astype(np.float32)
+    return data
+
+
+def read_sta(ctx: TrialContext, unit: Any, kind: ResultKind = "sta") -> np.ndarray:
+    """A stored result of one unit: ``(D, H, W)`` float32 maps or the ``(D,)`` profile."""
+    if kind not in _KINDS:
+        raise ValueError(f"expected kind in {list(_KINDS)}, got {kind!r}")
+    stored = [
+        k.split("/", 1)[1]
+        for k in outputs.list_results(ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid)
+        if k.startswith("sta/")
+    ]
+    for cand in (unit_key(unit), unit_key(f"unit_{unit}")):
+        if cand in stored:
+            return np.asarray(ctx.read(f"sta/{cand}/{_KINDS[kind]}"))
+    raise ItemNotFoundError(
+        f"expected a computed STA for unit {unit!r} of {ctx.label}, found units {stored}; run row.sta.compute() first"
+    )
+
+
+def sta_summary(contexts: Sequence[TrialContext]) -> pd.DataFrame:
+    """One row per computed unit: ids, spikes used and excluded, peak delay, RF fit, SNR."""
+    rows = []
+    for ctx in contexts:
+        for key in outputs.list_results(ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid):
+            if key.startswith("sta/"):
+                s = json.loads(str(ctx.read(f"{key}/summary")))
+                rows.append(
+                    {
+                        "uuid": ctx.uuid,
+                        "animal_id": ctx.animal_id,
+                        "session_id": ctx.session_id,
+                        "trial_id": ctx.trial_id,
+                        **s,
+                    }
+                )
+    cols = ["uuid", "animal_id", "session_id", "trial_id", "unit", "n_spikes", "peak_delay", "rf_x", "rf_y", "snr"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)

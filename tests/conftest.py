@@ -1,0 +1,53 @@
+"""Shared fixtures.
+
+``sample``      session-scoped synthetic raw tree (2 animals x 1 session x 3 trials of 60
+                frames, 64x64 px per view, plus an ephys recording); read-only: copy it
+                (``raw_copy``) before changing or moving files.
+``raw_copy``    a private copy of the sample raw tree, for tests that move or corrupt files.
+``table``       an empty trial table in tmp_path whose raw root is ``raw_copy``.
+``shared_data`` ``../shared/data`` beside the checkout (tests using it skip when absent).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import behavior_soup as bs
+from behavior_soup.sample_data import make_sample_data
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sample") / "raw"
+    return make_sample_data(root, n_animals=2, n_sessions=1, n_trials=3, n_frames=60, ephys_frames=6000)
+
+
+@pytest.fixture
+def raw_copy(sample, tmp_path):
+    dst = tmp_path / "raw"
+    shutil.copytree(sample.root, dst)
+    return dst
+
+
+@pytest.fixture
+def table(raw_copy, tmp_path):
+    return bs.create_df(tmp_path / "exp" / "table.h5", raw_root=raw_copy)
+
+
+@pytest.fixture(autouse=True)
+def _no_global_root():
+    bs.set_parent_raw_data_path(None)
+    yield
+    bs.set_parent_raw_data_path(None)
+
+
+@pytest.fixture
+def shared_data():
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED

@@ -1,0 +1,37 @@
+import subprocess
+import sys
+
+
+def test_demo_and_info(tmp_path):
+    out = tmp_path / "demo"
+    r = subprocess.run(
+        [sys.executable, "-m", "behavior_soup.cli", "demo", "--out", str(out), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "video_stats: 6/6 trials done" in r.stdout
+    assert "sta: 1/1 recordings done" in r.stdout
+    assert "corr with true kernel" in r.stdout
+    r = subprocess.run(
+        [sys.executable, "-m", "behavior_soup.cli", "info", str(out / "tables" / "behavior.h5")],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "trials       7" in r.stdout and "revision" in r.stdout
+    r = subprocess.run(
+        [sys.executable, "-m", "behavior_soup.cli", "info", str(tmp_path / "missing.h5")],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and "expected a trial table" in r.stderr
+
+
+def test_import_is_light():
+    code = "import sys, time; t=time.perf_counter(); import behavior_soup; dt=time.perf_counter()-t; print(dt); print(sorted(m for m in ('torch','jax','deeplabcut','dask','tensorflow','matplotlib') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    dt, heavy = r.stdout.splitlines()
+    assert heavy == "[]"
+    assert float(dt) < 2.0  # < 1 s on the reference machine; slack for loaded CI

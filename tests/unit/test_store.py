@@ -1,0 +1,185 @@
+import warnings
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import tables
+
+import behavior_soup as bs
+from behavior_soup import schema, store
+from behavior_soup.errors import DataRootError, StaleTableError, TableFormatError
+
+
+def test_create_and_load_roundtrip(table):
+    table.behavior.add_item("m1")
+    table.at[0, "notes"] = "good trial"
+    table.at[0, "model_params"] = {"thr": 0.5, "classes": ["a", "b"]}
+    table.behavior.save()
+    df = bs.load_df(table.paths.table_path)
+    assert len(df) == 3
+    assert df.loc[0, "notes"] == "good trial"
+    assert df.loc[0, "model_params"] == {"thr": 0.5, "classes": ["a", "b"]}
+    assert df.loc[1, "model_params"] == {}
+    assert df["trial_id"].tolist() == [1, 2, 3]
+    assert df["trial_id"].dtype == np.int64
+    assert df.behavior.info.revision == table.behavior.info.revision
+
+
+def test_plain_pandas_reads_table_without_pickles(table):
+    table.behavior.add_item("m1")
+    raw = pd.read_hdf(table.paths.table_path, "trials")
+    assert raw["front_video"].tolist()[0] == "m1/2024-01-05/front_v001.mp4"
+    assert raw["model_params"].tolist()[0] == "{}"
+    meta = pd.read_hdf(table.paths.table_path, "meta")
+    assert dict(zip(meta["key"], meta["value"]))["schema_version"] == str(schema.SCHEMA_VERSION)
+    # data are plain HDF5 types: no object (pickled) arrays; only pandas' own small metadata
+    # attributes are Python lists
+    with tables.open_file(table.paths.table_path) as f:
+        kinds = set()
+        for node in f.walk_nodes("/"):
+            assert not isinstance(node, tables.VLArray), f"object (pickled) node {node._v_pathname}"
+            if isinstance(node, tables.Table):
+                kinds |= {col.kind for col in node.description._v_colobjects.values()}
+        assert "object" not in kinds and "string" in kinds
+
+
+def test_create_refuses(tmp_path, raw_copy):
+    with pytest.raises(DataRootError, match="pass raw_root"):
+        bs.create_df(tmp_path / "t.h5")
+    with pytest.raises(DataRootError, match="does not exist"):
+        bs.create_df(tmp_path / "t.h5", raw_root=tmp_path / "missing")
+    with pytest.raises(DataRootError, match="output root outside the raw-data tree"):
+        bs.create_df(tmp_path / "t.h5", raw_root=raw_copy, output_root=raw_copy / "out")
+    with pytest.raises(ValueError, match=r"ending in \.h5"):
+        bs.create_df(tmp_path / "t.csv", raw_root=raw_copy)
+    bs.create_df(tmp_path / "t.h5", raw_root=raw_copy)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        bs.create_df(tmp_path / "t.h5", raw_root=raw_copy)
+
+
+def test_global_raw_root(tmp_path, raw_copy):
+    bs.set_parent_raw_data_path(raw_copy)
+    df = bs.create_df(tmp_path / "t.h5")
+    assert df.paths.raw_root == raw_copy
+    assert len(df.behavior.add_item("m2")) == 3
+
+
+def test_empty_table_loads(table):
+    df = bs.load_df(table.paths.table_path)
+    assert len(df) == 0 and list(df.columns) == list(schema.COLUMNS)
+
+
+def test_stale_table_refused_then_merged(table):
+    table.behavior.add_item("m1")
+    path = table.paths.table_path
+    other = bs.load_df(path)
+    other.behavior.add_item("m2")  # another writer saves first
+    table.at[0, "notes"] = "edited in memory"
+    edited = table.loc[0, "uuid"]
+    before = open(path, "rb").read()
+    with pytest.raises(StaleTableError, match="expected the table on disk to be revision"):
+        table.behavior.save()
+    assert open(path, "rb").read() == before  # nothing written
+    table.behavior.save(merge=True)
+    df = bs.load_df(path)
+    assert len(df) == 6  # m2's rows kept
+    assert df.set_index("uuid").loc[edited, "notes"] == "edited in memory"
+    assert (df["notes"] == "edited in memory").sum() == 1
+
+
+def test_merge_keeps_removals_and_newer_status(table):
+    table.behavior.add_item("m1")
+    path = table.paths.table_path
+    other = bs.load_df(path)
+    uid = table.loc[1, "uuid"]
+    other.behavior.remove_item(uuid=uid)  # removed elsewhere
+    gone_here = table.loc[2, "uuid"]
+    with warnings.catch_warnings():  # pandas >= 3.1 deprecates inplace=True
+        warnings.simplefilter("ignore")
+        table.drop(index=2, inplace=True)  # removed in memory
+    table.at[0, "notes"] = "x"
+    edited = table.loc[0, "uuid"]
+    store.update_rows(
+        path, {edited: {"behavior_status": "done", "behavior_run": {"job": "j", "updated": "2999-01-01"}}}
+    )
+    table.behavior.save(merge=True)
+    df = bs.load_df(path)
+    assert uid not in set(df["uuid"]) and gone_here not in set(df["uuid"])
+    assert len(df) == 1
+    r = df.set_index("uuid").loc[edited]
+    assert r["notes"] == "x" and r["behavior_status"] == "done" and r["behavior_run"]["job"] == "j"
+
+
+def test_refresh_takes_disk_status_keeps_edits(table):
+    table.behavior.add_item("m1")
+    table.at[1, "notes"] = "unsaved"
+    store.update_rows(table.paths.table_path, {table.loc[0, "uuid"]: {"behavior_status": "failed"}})
+    table.behavior.refresh()
+    assert table.loc[0, "behavior_status"] == "failed"
+    assert table.loc[1, "notes"] == "unsaved"
+
+
+def test_corrupt_and_foreign_files(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5 at all" * 100)
+    with pytest.raises(TableFormatError, match="expected a readable HDF5"):
+        bs.load_df(bad)
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = np.arange(3)
+    with pytest.raises(TableFormatError, match="/meta"):
+        bs.load_df(foreign)
+    pd.DataFrame({"key": ["format"], "value": ["something.else"]}).to_hdf(
+        tmp_path / "f2.h5", key="meta", format="table"
+    )
+    with pytest.raises(TableFormatError, match="expected format"):
+        bs.load_df(tmp_path / "f2.h5")
+    with pytest.raises(FileNotFoundError):
+        bs.load_df(tmp_path / "missing.h5")
+
+
+def test_newer_schema_refused(table):
+    path = table.paths.table_path
+    meta = pd.read_hdf(path, "meta")
+    meta.loc[meta["key"] == "schema_version", "value"] = "99"
+    meta.to_hdf(path, key="meta", format="table")
+    with pytest.raises(TableFormatError, match="found version 99"):
+        bs.load_df(path)
+
+
+def test_failed_change_writes_nothing(table):
+    table.behavior.add_item("m1")
+    path = table.paths.table_path
+    before = open(path, "rb").read()
+
+    def boom(df):
+        raise RuntimeError("change failed")
+
+    with pytest.raises(RuntimeError):
+        store.transact(table, boom)
+    assert open(path, "rb").read() == before
+    assert len(table) == 3
+    assert not list(path.parent.glob(".*tmp*"))
+
+
+def test_unsavable_user_column(table):
+    table.behavior.add_item("m1")
+    table["bad"] = [object(), object(), object()]
+    with pytest.raises(ValueError, match="expected strings, numbers"):
+        table.behavior.save()
+
+
+def test_user_column_survives(table):
+    table.behavior.add_item("m1")
+    table["quality"] = [1.0, 2.0, 3.0]
+    table.behavior.save()
+    assert bs.load_df(table.paths.table_path)["quality"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_accessor_refuses_plain_frames():
+    assert not hasattr(pd.DataFrame({"a": [1]}), "behavior")
+    with pytest.raises(AttributeError, match="expected a behavior_soup trial table"):
+        pd.DataFrame({"a": [1]}).behavior  # noqa: B018
+    with pytest.raises(TableFormatError):
+        store.table_info(pd.DataFrame())
