@@ -48,7 +48,9 @@ def bench_add(tmp: Path, repeats: int) -> tuple[float, float]:
     t_lib = _median_time(lambda: next(it).behavior.add_item("a"), repeats)
     enc = store._encode(tables[0])
     it2 = iter(range(repeats))
-    t_raw = _median_time(lambda: enc.to_hdf(tmp / f"raw{next(it2)}.h5", key="trials", format="table", mode="w"), repeats)
+    t_raw = _median_time(
+        lambda: enc.to_hdf(tmp / f"raw{next(it2)}.h5", key="trials", format="table", mode="w"), repeats
+    )
     return t_lib, t_raw
 
 
@@ -89,8 +91,12 @@ def main() -> None:
         tmp = Path(tmp)
         a_lib, a_raw = bench_add(tmp, args.repeats)
         l_lib, l_raw = bench_load(tmp, args.repeats)
-    print(f"add 1000-trial session + save : {a_lib * 1000:7.1f} ms   raw pandas to_hdf {a_raw * 1000:7.1f} ms   ratio {a_lib / a_raw:5.2f}x  (targets <= 1000 ms, <= 1.5x)")
-    print(f"load 100k-row table           : {l_lib * 1000:7.1f} ms   raw pandas read_hdf {l_raw * 1000:5.1f} ms   ratio {l_lib / l_raw:5.2f}x  (target <= 1.5x)")
+    print(
+        f"add 1000-trial session + save : {a_lib * 1000:7.1f} ms   raw pandas to_hdf {a_raw * 1000:7.1f} ms   ratio {a_lib / a_raw:5.2f}x  (targets <= 1000 ms, <= 1.5x)"
+    )
+    print(
+        f"load 100k-row table           : {l_lib * 1000:7.1f} ms   raw pandas read_hdf {l_raw * 1000:5.1f} ms   ratio {l_lib / l_raw:5.2f}x  (target <= 1.5x)"
+    )
 
 
 if __name__ == "__main__":

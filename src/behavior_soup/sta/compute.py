@@ -100,7 +100,19 @@ def _block_frames(n_pixels: int, n_rows: int) -> int:
     return int(max(64, min(8192, _BLOCK_BYTES // (8 * max(n_pixels, n_rows, 1)))))
 
 
-def sta_sums(stimulus: np.ndarray, counts: np.ndarray, n_delays: int, block_frames: int | None = None) -> np.ndarray:
+def _exact_in_float32(stimulus: np.ndarray, counts: np.ndarray, block: int) -> bool:
+    """Whether float32 block products are exact: integer stimulus and every partial sum
+    below 2**24 (float32 represents all integers up to there)."""
+    if stimulus.dtype.kind not in "biu" or stimulus.dtype.itemsize > 2:
+        return False
+    info = np.iinfo(stimulus.dtype) if stimulus.dtype.kind != "b" else None
+    smax = 1 if info is None else max(abs(int(info.min)), abs(int(info.max)))
+    return block * float(counts.max(initial=0)) * smax < 2**24
+
+
+def sta_sums(
+    stimulus: np.ndarray, counts: np.ndarray, n_delays: int, block_frames: int | None = None, with_sum: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Spike-weighted sums of delayed stimulus frames for many spike trains at once.
 
     Parameters
@@ -111,26 +123,37 @@ def sta_sums(stimulus: np.ndarray, counts: np.ndarray, n_delays: int, block_fram
         ``(R, T)`` spike counts per frame of ``R`` trains (units and null trains).
     n_delays
         ``D``.
+    with_sum
+        Also return the plain sum over frames, ``(P,)`` float64, from the same pass.
 
     Returns
     -------
     numpy.ndarray
-        ``(R, D, P)`` float64, ``out[r, d] = sum_t counts[r, t] * stimulus[t - d]``.
+        ``(R, D, P)`` float64, ``out[r, d] = sum_t counts[r, t] * stimulus[t - d]``; and the
+        frame sum if ``with_sum``. Products of a block are computed in float64, or in float32
+        where that is exact (8/16-bit integer stimuli with small counts), and always summed
+        across blocks in float64.
     """
     n_frames, n_pix = stimulus.shape
     n_rows = counts.shape[0]
     padded = np.zeros((n_rows, n_frames + n_delays - 1))
     padded[:, :n_frames] = counts
     out = np.zeros((n_rows * n_delays, n_pix))
+    total = np.zeros(n_pix)
     step = block_frames or _block_frames(n_pix, n_rows * n_delays)
+    dtype = np.float32 if _exact_in_float32(stimulus, counts, step) else np.float64
+    padded_t = padded.astype(dtype, copy=False)
     for b0 in range(0, n_frames, step):
         b1 = min(n_frames, b0 + step)
         n = b1 - b0
-        block = np.asarray(stimulus[b0:b1], dtype=np.float64)
+        block = np.asarray(stimulus[b0:b1], dtype=dtype)
         # toeplitz[r, d, j] = counts[r, b0 + j + d]
-        toeplitz = np.lib.stride_tricks.sliding_window_view(padded[:, b0 : b1 + n_delays - 1], n, axis=1)
+        toeplitz = np.lib.stride_tricks.sliding_window_view(padded_t[:, b0 : b1 + n_delays - 1], n, axis=1)
         out += toeplitz.reshape(n_rows * n_delays, n) @ block
-    return out.reshape(n_rows, n_delays, n_pix)
+        if with_sum:
+            total += block.sum(axis=0, dtype=np.float64)
+    out = out.reshape(n_rows, n_delays, n_pix)
+    return (out, total) if with_sum else out
 
 
 def _robust_std(x: np.ndarray) -> float:
@@ -232,8 +255,8 @@ def compute_sta(
             shuffled[:, : n_delays - 1] = 0
             rows.append(shuffled)
     flat = stimulus.reshape(n_frames, h * w)
-    sums = sta_sums(flat, np.concatenate(rows), n_delays, block_frames)
-    mean_frame = _mean_frame(flat)
+    sums, frame_sum = sta_sums(flat, np.concatenate(rows), n_delays, block_frames, with_sum=True)
+    mean_frame = frame_sum / n_frames
     results: dict[str, StaResult] = {}
     for i, name in enumerate(names):
         n_used, excluded = info[name]
@@ -268,15 +291,6 @@ def compute_sta(
             rf=rf,
         )
     return results
-
-
-def _mean_frame(flat: np.ndarray) -> np.ndarray:
-    n = flat.shape[0]
-    step = max(1, _BLOCK_BYTES // (8 * flat.shape[1]))
-    acc = np.zeros(flat.shape[1])
-    for b0 in range(0, n, step):
-        acc += np.asarray(flat[b0 : b0 + step], dtype=np.float64).sum(axis=0)
-    return acc / n
 
 
 def summarize(name: str, r: StaResult, fps: float) -> dict[str, Any]:

@@ -126,3 +126,15 @@ def test_gaussian_fit_recovers_centre():
     assert {round(fit["sigma_x"], 0), round(fit["sigma_y"], 0)} == {2.0, 1.0} or abs(
         max(fit["sigma_x"], fit["sigma_y"]) - 2.0
     ) < 0.2
+
+
+def test_integer_stimulus_fast_path_is_exact():
+    rng = np.random.default_rng(5)
+    stim8 = rng.choice(np.array([-1, 1], np.int8), size=(3000, 6, 6))
+    times = rng.uniform(0, 100, 5000)
+    a = compute_sta(stim8, {"u": times}, 30.0, 0.0, 7, n_shuffles=0, fit=False)["u"]
+    b = compute_sta(stim8.astype(np.float64), {"u": times}, 30.0, 0.0, 7, n_shuffles=0, fit=False)["u"]
+    np.testing.assert_array_equal(a.sta, b.sta)
+    ref, _ = naive_sta(stim8.astype(np.float64), times, 30.0, 0.0, 7)
+    np.testing.assert_allclose(a.sta, ref, rtol=1e-12)
+    np.testing.assert_allclose(a.sta_centered, a.sta - stim8.mean(axis=0), rtol=1e-10, atol=1e-14)
