@@ -175,11 +175,12 @@ def _encode(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ merge support
-# The rows of each revision a DataFrame was loaded at, hashed, so a later save can tell which
-# rows the user changed in memory (a three-way merge per row). Keyed by write_id.
+# The encoded rows of the last few revisions loaded or saved here, so a later save can tell
+# which rows the user changed in memory (a three-way merge per row). Keyed by write_id; hashed
+# only when a merge needs them, so loads and saves pay nothing for it.
 
-_SNAPSHOTS: OrderedDict[str, pd.Series] = OrderedDict()
-_SNAPSHOT_LIMIT = 8
+_SNAPSHOTS: OrderedDict[str, pd.DataFrame] = OrderedDict()
+_SNAPSHOT_LIMIT = 4
 
 
 def _row_hashes(enc: pd.DataFrame) -> pd.Series:
@@ -188,7 +189,7 @@ def _row_hashes(enc: pd.DataFrame) -> pd.Series:
 
 
 def _remember(write_id: str, enc: pd.DataFrame) -> None:
-    _SNAPSHOTS[write_id] = _row_hashes(enc)
+    _SNAPSHOTS[write_id] = enc
     _SNAPSHOTS.move_to_end(write_id)
     while len(_SNAPSHOTS) > _SNAPSHOT_LIMIT:
         _SNAPSHOTS.popitem(last=False)
@@ -196,6 +197,11 @@ def _remember(write_id: str, enc: pd.DataFrame) -> None:
 
 def _newer_run(a: Mapping, b: Mapping) -> Mapping:
     return a if str(a.get("updated", "")) >= str(b.get("updated", "")) else b
+
+
+def _loaded_hashes(write_id: str) -> pd.Series | None:
+    enc = _SNAPSHOTS.get(write_id)
+    return None if enc is None else _row_hashes(_encode(_decode(enc)))
 
 
 def merge_tables(mem: pd.DataFrame, disk: pd.DataFrame, loaded: pd.Series | None) -> pd.DataFrame:
@@ -501,7 +507,7 @@ def transact(
                     "with merge=True to merge by uuid"
                 )
             disk, meta = _read_disk(info)
-            loaded = _SNAPSHOTS.get(info.write_id)
+            loaded = _loaded_hashes(info.write_id)
             if loaded is None:
                 warnings.warn(
                     "the table changed on disk and the revision this DataFrame was loaded at is "
@@ -581,6 +587,6 @@ def refresh(df: pd.DataFrame, lock_timeout: float | None = None) -> pd.DataFrame
         if meta.get("write_id") == info.write_id:
             return df
         disk, meta = _read_disk(info)
-        merged = merge_tables(df, disk, _SNAPSHOTS.get(info.write_id))
+        merged = merge_tables(df, disk, _loaded_hashes(info.write_id))
     _replace_contents(df, merged, replace(info, revision=int(meta["revision"]), write_id=meta["write_id"]))
     return df
