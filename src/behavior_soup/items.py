@@ -162,7 +162,7 @@ def _new_rows(
     }
     for view in schema.VIEWS:
         data[schema.view_column(view)] = [t.videos.get(view, "") for t in trials]
-    return pd.DataFrame(data)
+    return schema.coerce(pd.DataFrame(data))
 
 
 def _refuse_existing(table: pd.DataFrame, new: pd.DataFrame) -> None:

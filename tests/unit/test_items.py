@@ -150,3 +150,11 @@ def test_add_1000_trials_is_linear(tmp_path):
         warnings.simplefilter("error")
         added = df.behavior.add_item("a")
     assert len(added) == 1000 and np.array_equal(df["trial_id"].to_numpy(), np.arange(1000))
+
+
+def test_added_rows_have_every_column(table):
+    from behavior_soup import schema
+
+    added = table.behavior.add_item("m1", "2024-01-05", 1)
+    assert list(added.columns) == list(schema.COLUMNS)
+    assert added.loc[0, "behavior_run"] == {} and added.loc[0, "behavior_status"] == ""
