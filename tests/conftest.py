@@ -51,3 +51,17 @@ def shared_data():
     if not SHARED.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED
+
+
+def edit_meta(path, **values):
+    """Change entries of a table file's metadata in place (to simulate files from elsewhere)."""
+    import json
+
+    import tables
+
+    from behavior_soup.store import META_ATTR
+
+    with tables.open_file(path, "a") as f:
+        meta = json.loads(str(f.root._v_attrs[META_ATTR]))
+        meta.update({k: str(v) for k, v in values.items()})
+        f.root._v_attrs[META_ATTR] = json.dumps(meta)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid as uuidlib
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping
@@ -143,13 +142,25 @@ def discover_trials(
     return trials
 
 
+def new_uuids(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as strings, as :func:`uuid.uuid4` makes them, in one draw."""
+    b = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    b[:, 6] = (b[:, 6] & 0x0F) | 0x40  # version 4
+    b[:, 8] = (b[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.tobytes().hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * n, 32)
+    ]
+
+
 def _new_rows(
     trials: list[DiscoveredTrial], exp_type: str, model_params: Mapping[str, Any], notes: str
 ) -> pd.DataFrame:
     n = len(trials)
-    now = pd.Timestamp.now(tz="UTC")
+    now = pd.Timestamp.now(tz="UTC").as_unit("us")
     data: dict[str, Any] = {
-        "uuid": [str(uuidlib.uuid4()) for _ in range(n)],
+        "uuid": new_uuids(n),
         "animal_id": [t.animal_id for t in trials],
         "session_id": [t.session_id for t in trials],
         "trial_id": np.asarray([t.trial_id for t in trials], dtype=np.int64),
@@ -158,7 +169,7 @@ def _new_rows(
         "output_path": [f"{t.animal_id}/{t.session_id}/outputs.h5" for t in trials],
         "model_params": [dict(model_params) for _ in range(n)],
         "notes": [notes] * n,
-        "added_time": [now] * n,
+        "added_time": pd.DatetimeIndex(np.full(n, now.tz_localize(None).asm8), tz="UTC"),
     }
     for view in schema.VIEWS:
         data[schema.view_column(view)] = [t.videos.get(view, "") for t in trials]

@@ -175,7 +175,7 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
         else:
             s = pd.Series([_DEFAULTS[kind]] * n, index=df.index, dtype=object)
         if kind == "str":
-            if not (pd.api.types.is_string_dtype(s.dtype) and s.dtype != object and not s.hasnans):
+            if not is_clean_str(s):
                 s = s.astype(object).where(s.notna(), "").astype(str)
         elif kind == "int":
             if s.dtype != np.int64:
@@ -183,13 +183,20 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
         elif kind == "time":
             if str(s.dtype) != "datetime64[us, UTC]":
                 s = pd.to_datetime(s, utc=True).astype("datetime64[us, UTC]")
-        elif not all(type(v) is dict for v in s.to_numpy(dtype=object)):
+        elif n and set(map(type, s.to_numpy(dtype=object))) != {dict}:
             s = s.astype(object).map(_as_dict)
         out[col] = s
     extra = [c for c in df.columns if c not in COLUMNS]
     for c in extra:
         out[c] = df[c]
     return pd.DataFrame(out, index=df.index)
+
+
+def is_clean_str(s: pd.Series) -> bool:
+    """Whether ``s`` holds only strings, no missing values (pandas 2 object or pandas 3 str)."""
+    if s.dtype == object:
+        return pd.api.types.infer_dtype(s, skipna=False) in ("string", "empty")
+    return pd.api.types.is_string_dtype(s.dtype) and not s.hasnans
 
 
 def _as_dict(v: Any) -> dict:

@@ -2,8 +2,13 @@
 
 File format (HDF5 via PyTables, readable by plain pandas)::
 
-    /trials   pandas "table" format; dict columns as JSON strings
-    /meta     two string columns, key and value
+    /trials                       pandas "table" format; dict columns as JSON strings
+    / attr "behavior_soup_meta"   JSON object of strings: format, schema_version, revision,
+                                  write_id, raw_root, output_root, naming, n_rows, saved, ...
+
+(Tables written before the metadata moved to the root attribute keep it in a ``/meta`` pandas
+table of key/value strings; those are still read.) The metadata is read under the lock before
+every change, so it is one attribute that opens in well under a millisecond.
 
 A DataFrame returned by :func:`create_df`/:func:`load_df` carries where it came from in
 ``df.attrs["behavior_soup"]`` (table path, raw and output roots, the revision it was loaded
@@ -38,6 +43,7 @@ from .paths import check_root, get_parent_raw_data_path, is_inside
 
 __all__ = [
     "TableInfo",
+    "read_meta",
     "create_df",
     "load_df",
     "save_df",
@@ -50,6 +56,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_NAME = "behavior_soup.trials"
 ATTRS_KEY = "behavior_soup"
+META_ATTR = "behavior_soup_meta"
 
 
 @dataclass(frozen=True)
@@ -108,27 +115,67 @@ def _set_info(df: pd.DataFrame, info: TableInfo) -> None:
 # ------------------------------------------------------------------------------------ reading
 
 
-def _read_meta(path: Path) -> dict[str, str]:
+def read_meta(path: str | os.PathLike) -> dict[str, str]:
+    """The metadata of a trial table file (format, schema version, revision, roots, ...).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    TableFormatError
+        Not an HDF5 file, or not a behavior_soup table.
+    """
+    import json
+
+    import tables
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"expected a trial table at {str(path)!r}, found no file")
     try:
-        meta = pd.read_hdf(path, "meta")
-    except FileNotFoundError:
-        raise
-    except KeyError as exc:
-        raise TableFormatError(
-            f"expected a behavior_soup table with a /meta node in {str(path)!r}, found an HDF5 "
-            "file without one (a foreign file?)"
-        ) from exc
+        with tables.open_file(path, "r") as f:
+            attrs = f.root._v_attrs
+            raw = str(attrs[META_ATTR]) if META_ATTR in attrs._v_attrnames else None
+            legacy = raw is None and "/meta" in f
     except Exception as exc:  # PyTables raises many types for corrupt files
         raise TableFormatError(
             f"expected a readable HDF5 behavior_soup table at {str(path)!r}, found an unreadable "
             f"file ({type(exc).__name__}: {exc})"
         ) from exc
-    if not isinstance(meta, pd.DataFrame) or list(meta.columns) != ["key", "value"]:
-        raise TableFormatError(f"expected /meta with columns ['key', 'value'] in {str(path)!r}")
-    d = dict(zip(meta["key"].astype(str), meta["value"].astype(str)))
+    if raw is not None:
+        try:
+            d = json.loads(raw)
+        except ValueError as exc:
+            raise TableFormatError(f"expected JSON metadata in {str(path)!r}, found {raw[:80]!r}") from exc
+        if not isinstance(d, dict):
+            raise TableFormatError(f"expected a JSON object of metadata in {str(path)!r}, found {raw[:80]!r}")
+        d = {str(k): str(v) for k, v in d.items()}
+    elif legacy:
+        d = _read_legacy_meta(path)
+    else:
+        raise TableFormatError(
+            f"expected a behavior_soup table with metadata (root attribute {META_ATTR!r}) in "
+            f"{str(path)!r}, found an HDF5 file without it (a foreign file?)"
+        )
     if d.get("format") != FORMAT_NAME:
         raise TableFormatError(f"expected format {FORMAT_NAME!r} in {str(path)!r}, found {d.get('format')!r}")
     return d
+
+
+_read_meta = read_meta
+
+
+def _read_legacy_meta(path: Path) -> dict[str, str]:
+    """Metadata of tables written before it moved to the root attribute: a ``/meta`` table."""
+    try:
+        meta = pd.read_hdf(path, "meta")
+    except Exception as exc:
+        raise TableFormatError(
+            f"expected a readable /meta table in {str(path)!r} ({type(exc).__name__}: {exc})"
+        ) from exc
+    if not isinstance(meta, pd.DataFrame) or list(meta.columns) != ["key", "value"]:
+        raise TableFormatError(f"expected /meta with columns ['key', 'value'] in {str(path)!r}")
+    return dict(zip(meta["key"].astype(str), meta["value"].astype(str)))
 
 
 def _read_trials(path: Path, meta: Mapping[str, str]) -> pd.DataFrame:
@@ -163,7 +210,7 @@ def _encode(df: pd.DataFrame) -> pd.DataFrame:
         s = df[col]
         if col in schema.JSON_COLUMNS:
             s = schema.encode_json_column(s, col)
-        elif s.dtype == object:
+        elif s.dtype == object and not schema.is_clean_str(s):
             raise ValueError(
                 f"column {col!r}: expected strings, numbers or datetimes to save, got Python "
                 "objects; store dicts in 'model_params' or encode them yourself"
@@ -261,16 +308,16 @@ def _initial_meta(table_path: Path, raw_root: Path, output_root: Path, naming: N
     }
 
 
-def _meta_frame(meta: Mapping[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})
+def _write(path: Path, enc: pd.DataFrame, meta: Mapping[str, str]) -> None:
+    import json
 
+    text = json.dumps({k: str(v) for k, v in meta.items()}, sort_keys=True)
 
-def _write(path: Path, enc: pd.DataFrame, meta: pd.DataFrame) -> None:
     def writer(tmp: Path) -> None:
         with pd.HDFStore(tmp, mode="w") as st:
-            if len(enc):  # pandas cannot write a 0-row "table"; /meta's n_rows says it is empty
+            if len(enc):  # pandas cannot write a 0-row "table"; the metadata's n_rows says it is empty
                 st.put("trials", enc, format="table", index=False, track_times=False)
-            st.put("meta", meta, format="table", index=False, track_times=False)
+            st.get_node("/")._v_attrs[META_ATTR] = text
 
     atomic_write(path, writer)
 
@@ -300,7 +347,7 @@ def _commit(path: Path, new: pd.DataFrame, meta_in: Mapping[str, str]) -> tuple[
         behavior_soup_version=__version__,
     )
     remove_stale_temps(path)
-    _write(path, enc, _meta_frame(meta))
+    _write(path, enc, meta)
     _remember(meta["write_id"], enc)
     return int(meta["revision"]), meta["write_id"]
 
@@ -433,8 +480,6 @@ def load_df(
         The file is not a readable behavior_soup table, or was written by a newer version.
     """
     table_path = Path(os.path.expanduser(os.fspath(path))).absolute()
-    if not table_path.is_file():
-        raise FileNotFoundError(f"expected a trial table at {str(table_path)!r}, found no file")
     meta = _read_meta(table_path)
     raw_df = _read_trials(table_path, meta)
     version = int(meta.get("schema_version", "0"))
@@ -461,7 +506,7 @@ def _parse_naming(meta: Mapping[str, str]) -> dict:
     try:
         return NamingRule.from_dict(json.loads(meta["naming"])).to_dict()
     except (KeyError, ValueError, TypeError) as exc:
-        raise TableFormatError(f"expected a naming rule in /meta, found {meta.get('naming')!r}") from exc
+        raise TableFormatError(f"expected a naming rule in the table's metadata, found {meta.get('naming')!r}") from exc
 
 
 def _read_disk(info: TableInfo) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -8,6 +8,7 @@ import pytest
 
 import behavior_soup as bs
 from behavior_soup.errors import DataRootError
+from tests.conftest import edit_meta
 
 
 def test_move_raw_tree_and_table(tmp_path, raw_copy):
@@ -48,9 +49,7 @@ def test_table_from_another_os(tmp_path, raw_copy):
     df = bs.create_df(tmp_path / "t.h5", raw_root=raw_copy)
     df.behavior.add_item("m1")
     path = tmp_path / "t.h5"
-    meta = pd.read_hdf(path, "meta")
-    meta.loc[meta["key"] == "raw_root", "value"] = "D:\\lab\\behavior"  # written on Windows
-    meta.to_hdf(path, key="meta", format="table")
+    edit_meta(path, raw_root="D:\\lab\\behavior")  # written on Windows
     df2 = bs.load_df(path, raw_root=raw_copy)
     assert df2.iloc[2].paths.video("side") == raw_copy / "m1" / "2024-01-05" / "side_v003.mp4"
     assert df2.iloc[2].paths.video("side").is_file()

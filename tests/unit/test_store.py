@@ -9,6 +9,7 @@ import tables
 import behavior_soup as bs
 from behavior_soup import schema, store
 from behavior_soup.errors import DataRootError, StaleTableError, TableFormatError
+from tests.conftest import edit_meta
 
 
 def test_create_and_load_roundtrip(table):
@@ -31,8 +32,9 @@ def test_plain_pandas_reads_table_without_pickles(table):
     raw = pd.read_hdf(table.paths.table_path, "trials")
     assert raw["front_video"].tolist()[0] == "m1/2024-01-05/front_v001.mp4"
     assert raw["model_params"].tolist()[0] == "{}"
-    meta = pd.read_hdf(table.paths.table_path, "meta")
-    assert dict(zip(meta["key"], meta["value"]))["schema_version"] == str(schema.SCHEMA_VERSION)
+    meta = store.read_meta(table.paths.table_path)
+    assert meta["schema_version"] == str(schema.SCHEMA_VERSION)
+    assert meta["n_rows"] == str(len(raw)) and meta["format"] == "behavior_soup.trials"
     # data are plain HDF5 types: no object (pickled) arrays; only pandas' own small metadata
     # attributes are Python lists
     with tables.open_file(table.paths.table_path) as f:
@@ -128,11 +130,11 @@ def test_corrupt_and_foreign_files(tmp_path):
     foreign = tmp_path / "foreign.h5"
     with h5py.File(foreign, "w") as f:
         f["x"] = np.arange(3)
-    with pytest.raises(TableFormatError, match="/meta"):
+    with pytest.raises(TableFormatError, match="found an HDF5 file without it"):
         bs.load_df(foreign)
     pd.DataFrame({"key": ["format"], "value": ["something.else"]}).to_hdf(
         tmp_path / "f2.h5", key="meta", format="table"
-    )
+    )  # the older layout, with a /meta table, of another format
     with pytest.raises(TableFormatError, match="expected format"):
         bs.load_df(tmp_path / "f2.h5")
     with pytest.raises(FileNotFoundError):
@@ -141,11 +143,25 @@ def test_corrupt_and_foreign_files(tmp_path):
 
 def test_newer_schema_refused(table):
     path = table.paths.table_path
-    meta = pd.read_hdf(path, "meta")
-    meta.loc[meta["key"] == "schema_version", "value"] = "99"
-    meta.to_hdf(path, key="meta", format="table")
+    edit_meta(path, schema_version=99)
     with pytest.raises(TableFormatError, match="found version 99"):
         bs.load_df(path)
+
+
+def test_reads_tables_with_the_older_meta_table(table):
+    """Tables whose metadata is a /meta key/value table (the first layout) still load."""
+    table.behavior.add_item("m1")
+    path = table.paths.table_path
+    meta = store.read_meta(path)
+    trials = pd.read_hdf(path, "trials")
+    path.unlink()
+    trials.to_hdf(path, key="trials", format="table")
+    pd.DataFrame({"key": list(meta), "value": list(meta.values())}).to_hdf(path, key="meta", format="table")
+    df = bs.load_df(path)
+    assert df["uuid"].tolist() == table["uuid"].tolist()
+    df.behavior.remove_item("m1", trial_id=1, session_id="2024-01-05")
+    assert store.read_meta(path)["revision"] == str(int(meta["revision"]) + 1)
+    assert len(bs.load_df(path)) == len(table) - 1
 
 
 def test_failed_change_writes_nothing(table):

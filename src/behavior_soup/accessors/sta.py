@@ -11,6 +11,7 @@ import pandas as pd
 from .. import store
 from ..jobs import TrialContext, run_job
 from ..jobs.runner import Backend
+from ..sta.compute import Precision, check_precision
 from ..sta.recording import ResultKind, add_recording, read_sta, sta_summary
 from ._common import check_table, info_of
 
@@ -36,6 +37,7 @@ class StaDataFrameAccessor:
         units: Sequence[Any] | None = None,
         n_shuffles: int = 20,
         seed: int = 0,
+        precision: Precision = "mixed",
         *,
         backend: Backend = "local",
         progress: bool = True,
@@ -49,6 +51,7 @@ class StaDataFrameAccessor:
             "units": None if units is None else list(units),
             "n_shuffles": n_shuffles,
             "seed": seed,
+            "precision": check_precision(precision),
         }
         out = run_job(ctxs, "sta", params, backend=backend, progress=progress, **kw)
         store.refresh(self._df)
@@ -77,6 +80,7 @@ class StaSeriesAccessor:
         units: Sequence[Any] | None = None,
         n_shuffles: int = 20,
         seed: int = 0,
+        precision: Precision = "mixed",
         *,
         backend: Backend = "local",
     ) -> dict[str, Any]:
@@ -90,6 +94,9 @@ class StaSeriesAccessor:
             Unit names (or numbers) to compute; all by default.
         n_shuffles
             Circularly shifted spike trains for the z-scored null (0 to skip).
+        precision
+            ``"mixed"`` (float32 block products summed in float64; ~1e-6 relative error, twice
+            as fast) or ``"float64"``.
 
         Returns
         -------
@@ -101,6 +108,7 @@ class StaSeriesAccessor:
             "units": None if units is None else list(units),
             "n_shuffles": n_shuffles,
             "seed": seed,
+            "precision": check_precision(precision),
         }
         return run_job([self._ctx()], "sta", params, backend=backend, progress=False).iloc[0].to_dict()
 

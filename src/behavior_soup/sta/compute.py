@@ -21,15 +21,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import DataFormatError
 
-__all__ = ["StaResult", "compute_sta", "spike_frames", "sta_sums"]
+__all__ = ["Precision", "StaResult", "check_precision", "compute_sta", "spike_frames", "sta_sums"]
 
-_BLOCK_BYTES = 4 << 20  # float64 stimulus block kept in cache
+Precision = Literal["mixed", "float64"]
+PRECISIONS: tuple[str, ...] = ("mixed", "float64")
+
+_BLOCK_BYTES = 4 << 20  # stimulus block kept in cache
+_MIXED_MAX_BLOCK = 1024  # float32 partial sums span at most this many frames
 
 
 @dataclass
@@ -96,8 +100,15 @@ def spike_frames(
     }
 
 
-def _block_frames(n_pixels: int, n_rows: int) -> int:
-    return int(max(64, min(8192, _BLOCK_BYTES // (8 * max(n_pixels, n_rows, 1)))))
+def check_precision(precision: str) -> str:
+    """Return ``precision`` if it is one of :data:`PRECISIONS`, else raise ValueError."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"expected precision in {PRECISIONS}, got {precision!r}")
+    return precision
+
+
+def _block_frames(n_pixels: int, n_rows: int, itemsize: int = 8) -> int:
+    return int(max(64, min(8192, _BLOCK_BYTES // (itemsize * max(n_pixels, n_rows, 1)))))
 
 
 def _exact_in_float32(stimulus: np.ndarray, counts: np.ndarray, block: int) -> bool:
@@ -107,11 +118,16 @@ def _exact_in_float32(stimulus: np.ndarray, counts: np.ndarray, block: int) -> b
         return False
     info = np.iinfo(stimulus.dtype) if stimulus.dtype.kind != "b" else None
     smax = 1 if info is None else max(abs(int(info.min)), abs(int(info.max)))
-    return block * float(counts.max(initial=0)) * smax < 2**24
+    return block * max(1.0, float(counts.max(initial=0))) * smax < 2**24
 
 
 def sta_sums(
-    stimulus: np.ndarray, counts: np.ndarray, n_delays: int, block_frames: int | None = None, with_sum: bool = False
+    stimulus: np.ndarray,
+    counts: np.ndarray,
+    n_delays: int,
+    block_frames: int | None = None,
+    with_sum: bool = False,
+    precision: Precision = "mixed",
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Spike-weighted sums of delayed stimulus frames for many spike trains at once.
 
@@ -125,34 +141,46 @@ def sta_sums(
         ``D``.
     with_sum
         Also return the plain sum over frames, ``(P,)`` float64, from the same pass.
+    precision
+        ``"float64"``: block products in float64 (or in float32 where that is exact: 8/16-bit
+        integer stimuli with small counts). ``"mixed"`` (default): block products in float32
+        over at most 1024 frames, summed across blocks in float64; for float stimuli the
+        relative error is about 1e-6 (tested against a float64 per-spike loop), three orders
+        of magnitude below the sampling noise of any STA, at half the cost.
 
     Returns
     -------
     numpy.ndarray
         ``(R, D, P)`` float64, ``out[r, d] = sum_t counts[r, t] * stimulus[t - d]``; and the
-        frame sum if ``with_sum``. Products of a block are computed in float64, or in float32
-        where that is exact (8/16-bit integer stimuli with small counts), and always summed
-        across blocks in float64.
+        frame sum if ``with_sum``. Block results are always accumulated in float64.
     """
+    check_precision(precision)
     n_frames, n_pix = stimulus.shape
     n_rows = counts.shape[0]
     padded = np.zeros((n_rows, n_frames + n_delays - 1))
     padded[:, :n_frames] = counts
-    out = np.zeros((n_rows * n_delays, n_pix))
-    total = np.zeros(n_pix)
-    step = block_frames or _block_frames(n_pix, n_rows * n_delays)
-    dtype = np.float32 if _exact_in_float32(stimulus, counts, step) else np.float64
+    if precision == "mixed" and stimulus.dtype.kind in "biuf" and stimulus.dtype.itemsize <= 4:
+        step = block_frames or min(_MIXED_MAX_BLOCK, _block_frames(n_pix, n_rows * n_delays, 4))
+        dtype = np.float32
+    else:
+        step = block_frames or _block_frames(n_pix, n_rows * n_delays)
+        dtype = np.float32 if _exact_in_float32(stimulus, counts, step) else np.float64
     padded_t = padded.astype(dtype, copy=False)
+    n_prod = n_rows * n_delays
+    # with_sum: one more row of ones in the left operand gives the frame sum from the same product
+    lhs_buf = np.ones((n_prod + int(with_sum), step), dtype=dtype)
+    out = np.zeros((n_prod + int(with_sum), n_pix))
     for b0 in range(0, n_frames, step):
         b1 = min(n_frames, b0 + step)
         n = b1 - b0
         block = np.asarray(stimulus[b0:b1], dtype=dtype)
         # toeplitz[r, d, j] = counts[r, b0 + j + d]
         toeplitz = np.lib.stride_tricks.sliding_window_view(padded_t[:, b0 : b1 + n_delays - 1], n, axis=1)
-        out += toeplitz.reshape(n_rows * n_delays, n) @ block
-        if with_sum:
-            total += block.sum(axis=0, dtype=np.float64)
-    out = out.reshape(n_rows, n_delays, n_pix)
+        lhs = lhs_buf[:, :n]
+        lhs[:n_prod] = toeplitz.reshape(n_prod, n)
+        out += lhs @ block
+    total = out[n_prod] if with_sum else None
+    out = out[:n_prod].reshape(n_rows, n_delays, n_pix)
     return (out, total) if with_sum else out
 
 
@@ -171,6 +199,7 @@ def compute_sta(
     seed: int = 0,
     block_frames: int | None = None,
     fit: bool = True,
+    precision: Precision = "mixed",
 ) -> dict[str, StaResult]:
     """Spike-triggered averages of every unit in ``spikes``.
 
@@ -194,6 +223,9 @@ def compute_sta(
         Frames per block (default: a block of about 4 MiB).
     fit
         Fit a 2-D Gaussian to the peak map.
+    precision
+        Arithmetic of the block products (see :func:`sta_sums`); ``"float64"`` for results
+        equal to a float64 per-spike loop to ~1e-12.
 
     Returns
     -------
@@ -255,7 +287,7 @@ def compute_sta(
             shuffled[:, : n_delays - 1] = 0
             rows.append(shuffled)
     flat = stimulus.reshape(n_frames, h * w)
-    sums, frame_sum = sta_sums(flat, np.concatenate(rows), n_delays, block_frames, with_sum=True)
+    sums, frame_sum = sta_sums(flat, np.concatenate(rows), n_delays, block_frames, with_sum=True, precision=precision)
     mean_frame = frame_sum / n_frames
     results: dict[str, StaResult] = {}
     for i, name in enumerate(names):

@@ -155,6 +155,7 @@ def sta_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
         n_delays=int(params.get("n_delays", 20)),
         n_shuffles=int(params.get("n_shuffles", 20)),
         seed=int(params.get("seed", 0)),
+        precision=params.get("precision", "mixed"),
     )
     prov.finish()
     to_write = {f"sta/{unit_key(u)}": (_as_data(u, r, rec["fps"]), prov) for u, r in results.items()}

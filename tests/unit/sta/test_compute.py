@@ -22,8 +22,9 @@ def naive_sta(stim, times, fps, onset, n_delays):
     return acc / n, n
 
 
+@pytest.mark.parametrize("precision", ["float64", "mixed"])
 @pytest.mark.parametrize("block", [None, 7, 64])
-def test_matches_naive_loop_with_edge_spikes(block):
+def test_matches_naive_loop_with_edge_spikes(block, precision):
     rng = np.random.default_rng(3)
     fps, onset, nd = 30.0, 0.25, 6
     stim = rng.normal(size=(500, 5, 4)).astype(np.float32)
@@ -32,14 +33,31 @@ def test_matches_naive_loop_with_edge_spikes(block):
         [onset - 1e-9, onset, onset + (nd - 1) / fps - 1e-9, onset + (nd - 1) / fps, end - 1e-9, end, end + 1, -3.0]
     )
     spikes = {"a": np.concatenate([rng.uniform(onset - 1, end + 1, 800), edges]), "b": rng.uniform(onset, end, 50)}
-    res = compute_sta(stim, spikes, fps, onset, nd, n_shuffles=0, block_frames=block)
+    res = compute_sta(stim, spikes, fps, onset, nd, n_shuffles=0, block_frames=block, precision=precision)
     for name, times in spikes.items():
         ref, n = naive_sta(stim.astype(np.float64), times, fps, onset, nd)
         assert res[name].n_spikes == n
-        np.testing.assert_allclose(res[name].sta, ref, rtol=1e-10, atol=1e-12)
+        if precision == "float64":
+            np.testing.assert_allclose(res[name].sta, ref, rtol=1e-10, atol=1e-12)
+        else:  # float32 block products: ~1e-6 of the scale of the sums
+            np.testing.assert_allclose(res[name].sta, ref, rtol=0, atol=2e-6 * np.abs(stim).max())
         assert sum(res[name].excluded.values()) + n == len(times)
     ex = res["a"].excluded
     assert ex["before_onset"] >= 2 and ex["after_end"] >= 2 and ex["incomplete_window"] >= 1
+
+
+def test_mixed_precision_error_stays_small_on_long_movies():
+    """Float32 partial sums span one block; blocks add up in float64, so the error does not grow
+    with the movie's length."""
+    rng = np.random.default_rng(4)
+    stim = (rng.normal(size=(60_000, 6)) + 3.0).astype(np.float32)  # an offset makes sums large
+    counts = rng.poisson(2.0, size=(1, 60_000)).astype(float)
+    exact = sta_sums(stim, counts, 4, precision="float64")
+    mixed = sta_sums(stim, counts, 4, precision="mixed")
+    rel = np.abs(mixed - exact).max() / np.abs(exact).max()
+    assert 0 < rel < 1e-6
+    with pytest.raises(ValueError, match="expected precision"):
+        sta_sums(stim, counts, 4, precision="half")
 
 
 def test_spike_frames_boundaries():
