@@ -10,30 +10,31 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,distributed]"
+	$(PY) -m pip install -q -e ".[test,distributed,pose]"
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf demo_out
-	$(VENV)/bin/behavior-soup demo --out demo_out
+	$(VENV)/bin/behavior-soup demo --out demo_out --dlc-epochs 15
 
 test: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m ruff format --check src tests benchmarks scripts
 	$(PY) -m pytest -m "not slow and not gpu" -q
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check --fix src tests benchmarks
-	$(PY) -m ruff format src tests benchmarks
+	$(PY) -m ruff check --fix src tests benchmarks scripts
+	$(PY) -m ruff format src tests benchmarks scripts
 
 bench: $(STAMP)
 	$(PY) benchmarks/table_ops.py
 	$(PY) benchmarks/sta.py
+	$(PY) benchmarks/pose.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache

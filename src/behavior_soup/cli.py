@@ -13,7 +13,64 @@ import numpy as np
 log = logging.getLogger("behavior_soup.cli")
 
 
-def _demo(out: Path, progress: bool) -> int:
+def _demo_pose(df, sd, raw: Path, progress: bool, dlc_epochs: int) -> None:
+    from behavior_soup.sample_data import BODYPARTS, DLC_SCORER
+
+    rows = df[df["exp_type"] == "table"]
+    for _, row in rows.iterrows():
+        pose_file = (
+            raw / row["animal_id"] / row["session_id"] / "pose" / f"front_v{int(row['trial_id']):03d}{DLC_SCORER}.h5"
+        )
+        row.pose.load(pose_file, name="dlc_import")
+    runs = df.pose.track(source="dlc_import", px_per_cm=10.0, progress=progress)
+    print(
+        f"pose: imported DLC files and tracked head_from_ears on {(runs['status'] == 'done').sum()}/{len(runs)} trials"
+    )
+    row = rows.iloc[0]
+    st = row.pose.tracking("head_from_ears")
+    print(
+        f"  {row['animal_id']}/{row['session_id']}/trial {row['trial_id']}: median speed {st['speed'].median():.2f} cm/s, "
+        f"head angle range {np.degrees(st['head_angle'].min()):.0f} to {np.degrees(st['head_angle'].max()):.0f} deg"
+    )
+    if dlc_epochs <= 0:
+        return
+    try:
+        from behavior_soup.pose.dlc import make_dlc_project
+    except ImportError:  # pragma: no cover
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("deeplabcut") is None:
+        print("pose: DeepLabCut is not installed (pip install 'behavior_soup[pose]'); skipping training")
+        return
+    animal, session = sd.animals[0], sd.sessions[0]
+    train, held = sd.trials[:-1], sd.trials[-1]
+    sess = raw / animal / session
+    labels = {
+        str(sess / f"front_v{t:03d}.mp4"): (
+            np.arange(0, len(sd.truth(animal, session, t)["labels"]), 2),
+            sd.truth(animal, session, t)["keypoints"][::2],
+        )
+        for t in train
+    }
+    cfg = make_dlc_project(Path(df.paths.table_path).parent / "dlc", "demo", "bs", labels, BODYPARTS)
+    model = df.pose.register_model(cfg)
+    ev = df.pose.train(model.name, epochs=dlc_epochs, batch_size=16, device="auto")
+    print(
+        f"pose: trained DeepLabCut ({ev['net_type']}, {dlc_epochs} epochs, offline): test RMSE {ev['test_rmse_px']:.2f} px"
+    )
+    row = df[(df["animal_id"] == animal) & (df["trial_id"] == held)].iloc[0]
+    r = row.pose.infer(model.name, views=["front"])
+    if r["status"] == "done":
+        err = np.linalg.norm(
+            row.pose.result(model.name).positions - sd.truth(animal, session, held)["keypoints"], axis=2
+        )
+        print(f"  held-out trial {held}: median error {np.median(err):.2f} px against the true keypoints")
+    else:
+        print(f"  inference failed: {r['error']}")
+
+
+def _demo(out: Path, progress: bool, dlc_epochs: int = 0) -> int:
     import behavior_soup as bs
     from behavior_soup.sample_data import make_sample_data
 
@@ -60,6 +117,7 @@ def _demo(out: Path, progress: bool) -> int:
         print(
             f"  {u['unit']}: {u['n_spikes']} spikes, peak delay {u['peak_delay']}, RF centre ({u['rf_x']:.1f}, {u['rf_y']:.1f}) px (true ({cx:.1f}, {cy:.1f})), corr with true kernel {r:.2f}, SNR {u['snr']:.1f}"
         )
+    _demo_pose(df, sd, raw, progress, dlc_epochs)
     print(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs under {bs.load_df(table).paths.output_root}")
     return 0
 
@@ -97,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     p_demo = sub.add_parser("demo", help="build sample data and run the whole pipeline on it")
     p_demo.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the demo (default: demo_out)")
     p_demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p_demo.add_argument(
+        "--dlc-epochs",
+        type=int,
+        default=0,
+        help="also train DeepLabCut on the sample data for this many epochs and infer a held-out trial (needs [pose])",
+    )
     p_info = sub.add_parser("info", help="summarise a trial table")
     p_info.add_argument("table", type=Path)
     args = parser.parse_args(argv)
@@ -107,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "demo":
-            return _demo(args.out, not args.no_progress)
+            return _demo(args.out, not args.no_progress, args.dlc_epochs)
         return _info(args.table)
     except (BehaviorSoupError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

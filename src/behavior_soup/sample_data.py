@@ -105,7 +105,8 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray, size: tuple[int, int
     tail = pos - u * length[:, None]
     ear_c = pos + u * (0.55 * length + bob)[:, None]
     half = 0.07 * min(h, w)
-    kp = np.stack([snout, ear_c + v * half, ear_c - v * half, tail], axis=1)
+    # seen from above with image y pointing down, the animal's left is -v
+    kp = np.stack([snout, ear_c - v * half, ear_c + v * half, tail], axis=1)
     return {"keypoints": kp, "pos": pos, "heading": heading, "length": length}
 
 

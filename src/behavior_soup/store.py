@@ -49,6 +49,7 @@ __all__ = [
     "save_df",
     "table_info",
     "transact",
+    "update_meta",
     "update_rows",
 ]
 
@@ -227,7 +228,8 @@ def _encode(df: pd.DataFrame) -> pd.DataFrame:
 # only when a merge needs them, so loads and saves pay nothing for it.
 
 _SNAPSHOTS: OrderedDict[str, pd.DataFrame] = OrderedDict()
-_SNAPSHOT_LIMIT = 4
+_SNAPSHOT_LIMIT = 64
+_SNAPSHOT_MAX_ROWS = 2_000_000
 
 
 def _row_hashes(enc: pd.DataFrame) -> pd.Series:
@@ -238,7 +240,11 @@ def _row_hashes(enc: pd.DataFrame) -> pd.Series:
 def _remember(write_id: str, enc: pd.DataFrame) -> None:
     _SNAPSHOTS[write_id] = enc
     _SNAPSHOTS.move_to_end(write_id)
-    while len(_SNAPSHOTS) > _SNAPSHOT_LIMIT:
+    # row jobs write statuses several times per run; keep enough revisions that a DataFrame
+    # loaded before a few runs can still be merged three-way, within a bound on memory
+    while len(_SNAPSHOTS) > 1 and (
+        len(_SNAPSHOTS) > _SNAPSHOT_LIMIT or sum(len(e) for e in _SNAPSHOTS.values()) > _SNAPSHOT_MAX_ROWS
+    ):
         _SNAPSHOTS.popitem(last=False)
 
 
@@ -522,6 +528,7 @@ def transact(
     *,
     merge: bool = True,
     lock_timeout: float | None = None,
+    meta_change: Callable[[dict[str, str]], Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Locked read-modify-write of the table behind ``df``; ``df`` is updated in place.
 
@@ -530,6 +537,8 @@ def transact(
     :class:`StaleTableError` when ``merge`` is false; apply ``change`` (a function from a
     table to a new table, which must not modify its argument); write the result as the next
     revision. If ``change`` raises, nothing is written and ``df`` is unchanged.
+    ``meta_change`` likewise maps the metadata read under the lock to the metadata to write
+    (used for table-level registries such as the pose models).
 
     Returns
     -------
@@ -563,6 +572,8 @@ def transact(
         new = base if change is None else change(base.copy(deep=False))
         if not isinstance(new, pd.DataFrame):
             raise BehaviorSoupError(f"expected the change to return a DataFrame, got {type(new).__name__}")
+        if meta_change is not None:
+            meta = {str(k): str(v) for k, v in meta_change(dict(meta)).items()}
         rev, wid = _commit(path, new, meta)
     _replace_contents(df, new, replace(info, revision=rev, write_id=wid))
     return df
@@ -610,6 +621,23 @@ def update_rows(
             n += 1
         _commit(path, disk, meta)
     return n
+
+
+def update_meta(
+    table_path: str | os.PathLike,
+    change: Callable[[dict[str, str]], Mapping[str, str]],
+    lock_timeout: float | None = None,
+) -> dict[str, str]:
+    """Locked read-modify-write of a table file's metadata alone (rows kept as they are on
+    disk); for table-level registries changed by jobs. Returns the metadata written."""
+    path = Path(table_path)
+    with locked(path, lock_timeout, what="trial table"):
+        meta = _read_meta(path)
+        raw_df = _read_trials(path, meta)
+        disk = _decode(schema.migrate(raw_df, int(meta.get("schema_version", "0"))))
+        new_meta = {str(k): str(v) for k, v in change(dict(meta)).items()}
+        _commit(path, disk, new_meta)
+    return new_meta
 
 
 def reload(df: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ def test_demo_and_info(tmp_path):
     assert "video_stats: 6/6 trials done" in r.stdout
     assert "sta: 1/1 recordings done" in r.stdout
     assert "corr with true kernel" in r.stdout
+    assert "tracked head_from_ears on 6/6 trials" in r.stdout
     r = subprocess.run(
         [sys.executable, "-m", "behavior_soup.cli", "info", str(out / "tables" / "behavior.h5")],
         capture_output=True,

@@ -77,6 +77,61 @@ def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, 
     return record
 
 
+def _resolve_target(target: str) -> Callable[..., Any]:
+    module, _, name = target.partition(":")
+    if not module or not name:
+        raise ValueError(f"expected a task target 'package.module:function', got {target!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def execute_task(target: str, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
+    """Run one table-level task (e.g. training a model) and return its run record; never raises
+    for a task failure."""
+    record: dict[str, Any] = {
+        "task": target,
+        "params": dict(params),
+        "backend": backend,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": now_iso(),
+    }
+    t0 = time.perf_counter()
+    try:
+        summary = _resolve_target(target)(**params) or {}
+        json.dumps(summary, default=str)
+        record.update(status="done", summary=dict(summary))
+    except Exception as exc:
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    record["duration_s"] = time.perf_counter() - t0
+    record["updated"] = now_iso()
+    return record
+
+
+def run_task(target: str, params: Mapping[str, Any], *, backend: Literal["local", "subprocess"] = "local") -> dict:
+    """Run a table-level task through the same machinery as row jobs.
+
+    ``target`` is ``"package.module:function"``, called as ``function(**params)``. With
+    ``backend="subprocess"`` it runs in a fresh Python process (its memory, GPU memory
+    included, is returned when it ends). Returns the run record: status, parameters, times,
+    the function's summary, or the error and traceback of a failure.
+    """
+    if backend not in ("local", "subprocess"):
+        raise ValueError(f"expected backend 'local' or 'subprocess' for a task, got {backend!r}")
+    params = dict(params)
+    try:
+        json.dumps(params)
+    except TypeError as exc:
+        raise ValueError(f"expected JSON-serialisable task parameters, got {params!r}: {exc}") from exc
+    _resolve_target(target)  # fail early on a bad target
+    if backend == "local":
+        rec = execute_task(target, params, "local")
+    else:
+        rec = _run_in_subprocess(target, "", None, params)
+    if rec["status"] == "failed":
+        log.error("%s failed: %s", target, rec.get("error"))
+    return rec
+
+
 class _StatusRecorder:
     def __init__(self, table_path: str, ns: str, lock_timeout: float | None, flush_interval: float) -> None:
         self.table_path = table_path
@@ -118,12 +173,19 @@ def _run_local(
         on_done(ctx, execute(job_name, module, ctx, params, "local"))
 
 
-def _run_in_subprocess(job_name: str, module: str, ctx: TrialContext, params: dict) -> dict[str, Any]:
+def _run_in_subprocess(job_name: str, module: str, ctx: TrialContext | None, params: dict) -> dict[str, Any]:
+    """A row job (``ctx`` given) or a table-level task (``ctx`` None, ``job_name`` its target)
+    in a fresh Python process."""
     with tempfile.TemporaryDirectory(prefix="behavior_soup_job_") as tmp:
         spec = os.path.join(tmp, "spec.json")
         result = os.path.join(tmp, "result.json")
+        body = (
+            {"job": job_name, "module": module, "ctx": asdict(ctx), "params": params}
+            if ctx is not None
+            else {"task": job_name, "params": params}
+        )
         with open(spec, "w") as fh:
-            json.dump({"job": job_name, "module": module, "ctx": asdict(ctx), "params": params}, fh, default=str)
+            json.dump(body, fh, default=str)
         t0 = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "behavior_soup.jobs.worker", spec, result],

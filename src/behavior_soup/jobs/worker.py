@@ -1,7 +1,8 @@
 """Entry point of the ``subprocess`` backend: ``python -m behavior_soup.jobs.worker SPEC RESULT``.
 
-Reads a JSON job spec, runs it with :func:`behavior_soup.jobs.runner.execute`, and writes the run
-record as JSON. Exits 0 even when the job failed (the failure is in the record).
+Reads a JSON spec of a row job or a table-level task, runs it with
+:func:`behavior_soup.jobs.runner.execute` or :func:`~behavior_soup.jobs.runner.execute_task`,
+and writes the run record as JSON. Exits 0 even when the job failed (the failure is in the record).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import sys
 
 from .context import TrialContext
-from .runner import execute
+from .runner import execute, execute_task
 
 
 def main(argv: list[str]) -> int:
@@ -19,7 +20,10 @@ def main(argv: list[str]) -> int:
     with open(spec_path) as fh:
         spec = json.load(fh)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    rec = execute(spec["job"], spec["module"], TrialContext(**spec["ctx"]), spec["params"], "subprocess")
+    if "task" in spec:
+        rec = execute_task(spec["task"], spec["params"], "subprocess")
+    else:
+        rec = execute(spec["job"], spec["module"], TrialContext(**spec["ctx"]), spec["params"], "subprocess")
     with open(result_path, "w") as fh:
         json.dump(rec, fh, default=str)
     return 0

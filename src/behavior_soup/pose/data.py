@@ -1,0 +1,91 @@
+"""The in-memory form of one trial's pose: keypoints of one subject over frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataFormatError
+
+__all__ = ["PoseData"]
+
+
+@dataclass
+class PoseData:
+    """Keypoints of one subject in one video.
+
+    Attributes
+    ----------
+    positions
+        ``(T, K, 2)`` float64: x and y in pixels of each bodypart per frame; NaN where missing.
+    likelihood
+        ``(T, K)`` float64 in [0, 1]: the detector's confidence (NaN where the source has none).
+    bodyparts
+        The ``K`` bodypart names, in order.
+    individual
+        The subject's name in a multi-animal source, else None.
+    scorer
+        Who made the keypoints: a DLC scorer name, ``"SLEAP"``, a model name, ...
+    source
+        The format read (``"dlc_h5"``, ``"dlc_csv"``, ``"slp"``, ``"sleap_analysis_h5"``, ``"nwb"``,
+        ``"dlc_model"``).
+    metadata
+        Anything else worth keeping (fps, file name, ...), JSON-able.
+    """
+
+    positions: np.ndarray
+    likelihood: np.ndarray
+    bodyparts: tuple[str, ...]
+    individual: str | None = None
+    scorer: str = ""
+    source: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.positions = np.asarray(self.positions, dtype=np.float64)
+        self.likelihood = np.asarray(self.likelihood, dtype=np.float64)
+        self.bodyparts = tuple(str(b) for b in self.bodyparts)
+        if self.positions.ndim != 3 or self.positions.shape[2] != 2:
+            raise DataFormatError(f"expected positions of shape (T, K, 2), got {self.positions.shape}")
+        t, k, _ = self.positions.shape
+        if self.likelihood.shape != (t, k):
+            raise DataFormatError(f"expected likelihood of shape {(t, k)}, got {self.likelihood.shape}")
+        if len(self.bodyparts) != k:
+            raise DataFormatError(f"expected {k} bodypart names, got {len(self.bodyparts)}: {list(self.bodyparts)}")
+        if len(set(self.bodyparts)) != k:
+            raise DataFormatError(f"expected unique bodypart names, got {list(self.bodyparts)}")
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+    def bodypart(self, name: str) -> np.ndarray:
+        """``(T, 2)`` positions of one bodypart."""
+        try:
+            return self.positions[:, self.bodyparts.index(name)]
+        except ValueError:
+            raise KeyError(f"expected a bodypart in {list(self.bodyparts)}, got {name!r}") from None
+
+    def to_dlc_frame(self) -> pd.DataFrame:
+        """The DeepLabCut layout: columns ``(scorer, bodyparts, coords[x, y, likelihood])``."""
+        cols = pd.MultiIndex.from_product(
+            [[self.scorer or "behavior_soup"], list(self.bodyparts), ["x", "y", "likelihood"]],
+            names=["scorer", "bodyparts", "coords"],
+        )
+        data = np.concatenate([self.positions, self.likelihood[..., None]], axis=2).reshape(self.n_frames, -1)
+        return pd.DataFrame(data, columns=cols)
+
+    def to_result(self) -> dict[str, Any]:
+        """The arrays written to ``outputs.h5``."""
+        return {
+            "positions": self.positions.astype(np.float32),
+            "likelihood": self.likelihood.astype(np.float32),
+            "bodyparts": np.asarray(self.bodyparts, dtype=object),
+        }
+
+    @classmethod
+    def from_result(cls, data: dict[str, Any], **kw: Any) -> PoseData:
+        return cls(data["positions"], data["likelihood"], tuple(data["bodyparts"]), **kw)

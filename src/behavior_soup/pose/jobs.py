@@ -1,0 +1,241 @@
+"""The pose row jobs (``pose_infer``, ``pose_load``, ``pose_track``) and the training task.
+
+Results in the session's ``outputs.h5``::
+
+    <trial>/pose/<source>/<view>      positions (T, K, 2) float32 px, likelihood (T, K) float32,
+                                      bodyparts (K,) str; provenance attrs
+    <trial>/tracking/<method>         state: DataFrame (time_s, x, y, speed, acceleration,
+                                      valid[, head_angle, angular_velocity]); units
+
+``<source>`` is the registered model's name for DeepLabCut inference, or the name given to an
+import (default ``"imported"``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import outputs
+from ..errors import DataFormatError
+from ..jobs import TrialContext, register_job
+from ..paths import is_inside
+from ..provenance import Provenance, now_iso
+from ..schema import validate_id
+from ..video import probe
+from .data import PoseData
+from .io import load_pose
+from .models import get_model, update_model
+from .tracking import process_tracking
+
+__all__ = ["pose_key", "read_pose", "read_tracking", "train_model"]
+
+log = logging.getLogger(__name__)
+
+POSE_PACKAGES = ("deeplabcut", "torch", "sleap-io", "pynwb", "ndx-pose")
+
+
+def pose_key(source: str, view: str) -> str:
+    validate_id(source, "pose source name")
+    return f"pose/{source}/{view}"
+
+
+def read_pose(ctx: TrialContext, source: str, view: str = "front") -> PoseData:
+    """A trial's stored keypoints from ``source`` (model or import name) in ``view``."""
+    data = ctx.read(pose_key(source, view))
+    prov = outputs.read_provenance(
+        ctx.outputs_file,
+        trial_id=ctx.trial_id,
+        uuid=ctx.uuid,
+        key=pose_key(source, view),
+        lock_timeout=ctx.lock_timeout,
+    )
+    params = prov.get("params", {}) if isinstance(prov, Mapping) else {}
+    return PoseData.from_result(
+        data,
+        scorer=str(params.get("scorer", "")),
+        source=source,
+        individual=params.get("individual"),
+        metadata={"view": view},
+    )
+
+
+def read_tracking(ctx: TrialContext, method: str) -> Any:
+    """A trial's stored subject state; ``df.attrs`` holds the parameters it was made with."""
+    state = ctx.read(f"tracking/{method}")["state"]
+    prov = outputs.read_provenance(
+        ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid, key=f"tracking/{method}", lock_timeout=ctx.lock_timeout
+    )
+    state.attrs.update(prov.get("params", {}))
+    return state
+
+
+def _check_frames(ctx: TrialContext, view: str, pose: PoseData, what: str) -> float | None:
+    """The view's fps, after checking the pose has one row per video frame."""
+    if view not in ctx.videos:
+        return None
+    info = probe(ctx.video_path(view))
+    if info.n_frames and pose.n_frames != info.n_frames:
+        raise DataFormatError(
+            f"expected {info.n_frames} frames of {what} for the {view!r} video of {ctx.label} "
+            f"(its frame count), found {pose.n_frames}"
+        )
+    return info.fps or None
+
+
+def _write_pose(ctx: TrialContext, entries: dict[str, tuple[PoseData, Provenance]]) -> None:
+    outputs.write_results(
+        ctx.outputs_file,
+        trial_id=ctx.trial_id,
+        uuid=ctx.uuid,
+        results={k: (p.to_result(), prov) for k, (p, prov) in entries.items()},
+        session=(ctx.animal_id, ctx.session_id),
+        lock_timeout=ctx.lock_timeout,
+    )
+
+
+@register_job("pose_infer", "pose")
+def pose_infer_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    """DeepLabCut inference on each view of a trial -> ``pose/<model>/<view>``."""
+    from .dlc import analyze_video
+
+    model = get_model(ctx.table_path, params["model"])
+    config = model.config_path(ctx.table_path, ctx.raw_root)
+    views: Sequence[str] = params.get("views") or sorted(ctx.videos)
+    entries = {}
+    scorer = model.scorer
+    for view in views:
+        prov = Provenance("pose_infer", {**dict(params), "view": view}, versions=_versions())
+        pose = analyze_video(
+            config,
+            ctx.video_path(view),
+            shuffle=model.shuffle,
+            trainingsetindex=model.trainingsetindex,
+            snapshotindex=model.snapshotindex,
+            device=params.get("device", "auto"),
+            batch_size=int(params.get("batch_size", 8)),
+        )
+        _check_frames(ctx, view, pose, "DeepLabCut predictions")
+        scorer = pose.scorer
+        prov.params.update(scorer=pose.scorer, bodyparts=list(pose.bodyparts))
+        entries[pose_key(model.name, view)] = (pose, prov.finish())
+    _write_pose(ctx, entries)
+    if scorer and scorer != model.scorer:
+        update_model(ctx.table_path, model.name, scorer=scorer, lock_timeout=ctx.lock_timeout)
+    return {"model": model.name, "views": list(views), "scorer": scorer}
+
+
+@register_job("pose_load", "pose")
+def pose_load_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Import a DLC/SLEAP/NWB pose file for one view -> ``pose/<name>/<view>``."""
+    path = Path(params["path"])
+    if not path.is_absolute():
+        path = Path(ctx.raw_root) / path
+    view = params.get("view", "front")
+    prov = Provenance("pose_load", dict(params), versions=_versions())
+    pose = load_pose(path, individual=params.get("individual"), format=params.get("format"))
+    _check_frames(ctx, view, pose, f"keypoints in {path.name!r}")
+    prov.params.update(scorer=pose.scorer, format=pose.source, bodyparts=list(pose.bodyparts))
+    if pose.individual is not None:
+        prov.params["individual"] = pose.individual
+    name = params.get("name") or "imported"
+    _write_pose(ctx, {pose_key(name, view): (pose, prov.finish())})
+    return {"name": name, "view": view, "n_frames": pose.n_frames, "bodyparts": list(pose.bodyparts)}
+
+
+@register_job("pose_track", "pose")
+def pose_track_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Subject state from stored keypoints -> ``tracking/<method>``."""
+    method = params.get("method", "head_from_ears")
+    view = params.get("view", "front")
+    source = params.get("source") or "imported"
+    prov = Provenance("pose_track", dict(params), versions=_versions())
+    pose = read_pose(ctx, source, view)
+    fps = params.get("fps") or (probe(ctx.video_path(view)).fps if view in ctx.videos else None)
+    if not fps:
+        raise ValueError(f"expected fps= for {ctx.label} (no {view!r} video to read it from), got none")
+    kw = {
+        k: params[k]
+        for k in ("px_per_cm", "likelihood_threshold", "max_gap", "smooth", "window", "polyorder", "bodyparts")
+        if k in params and params[k] is not None
+    }
+    state = process_tracking(pose, method, fps=float(fps), **kw)
+    prov.params.update(fps=float(fps), units=state.attrs["units"], bodyparts_used=state.attrs["bodyparts"])
+    outputs.write_result(
+        ctx.outputs_file,
+        trial_id=ctx.trial_id,
+        uuid=ctx.uuid,
+        key=f"tracking/{method}",
+        data={"state": state},
+        provenance=prov.finish(),
+        session=(ctx.animal_id, ctx.session_id),
+        lock_timeout=ctx.lock_timeout,
+    )
+    v = state["valid"].to_numpy()
+    return {"method": method, "valid_fraction": float(v.mean()), "units": state.attrs["units"]}
+
+
+def _versions() -> dict[str, str]:
+    from ..provenance import package_versions
+
+    return package_versions(POSE_PACKAGES)
+
+
+def train_model(
+    table_path: str,
+    raw_root: str,
+    model: str,
+    epochs: int = 50,
+    batch_size: int = 8,
+    net_type: str | None = None,
+    device: str = "auto",
+    init_weights: str | None = None,
+    seed: int = 0,
+    lock_timeout: float | None = None,
+) -> dict[str, Any]:
+    """Train a registered model (the ``df.pose.train`` task) and record the evaluation and the
+    run in the registry. Returns the evaluation."""
+    from .dlc import train_dlc
+
+    m = get_model(table_path, model)
+    started = now_iso()
+    update_model(table_path, model, lock_timeout=lock_timeout, train_run={"status": "running", "started": started})
+    try:
+        ev = train_dlc(
+            m.config_path(table_path, raw_root),
+            shuffle=m.shuffle,
+            trainingsetindex=m.trainingsetindex,
+            epochs=epochs,
+            batch_size=batch_size,
+            net_type=net_type or (m.net_type or None),
+            device=device,
+            init_weights=init_weights,
+            seed=seed,
+        )
+    except Exception as exc:
+        update_model(
+            table_path,
+            model,
+            lock_timeout=lock_timeout,
+            train_run={
+                "status": "failed",
+                "started": started,
+                "updated": now_iso(),
+                "error": f"{type(exc).__name__}: {exc}",
+            },
+        )
+        raise
+    snapshot = Path(ev["snapshot"])
+    cfg_dir = m.config_path(table_path, raw_root).parent
+    ev["snapshot"] = snapshot.relative_to(cfg_dir).as_posix() if is_inside(snapshot, cfg_dir) else str(snapshot)
+    run = {
+        "status": "done",
+        "started": started,
+        "updated": now_iso(),
+        "params": {"epochs": epochs, "batch_size": batch_size, "device": device, "seed": seed},
+        "versions": _versions(),
+    }
+    update_model(table_path, model, lock_timeout=lock_timeout, net_type=ev["net_type"], evaluation=ev, train_run=run)
+    return ev
