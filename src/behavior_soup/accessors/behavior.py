@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import items, outputs, schema, store
+from ..ethogram.jobs import DEFAULT_LABEL_TEMPLATE, check_label_files, read_labels, write_labels
+from ..ethogram.labels import Labels, labels_from_array
 from ..jobs import TrialContext, run_job
 from ..jobs.runner import Backend
 from ._common import check_table, info_of
@@ -86,6 +89,28 @@ class BehaviorDataFrameAccessor:
     def info(self) -> store.TableInfo:
         return info_of(self._df)
 
+    def load_labels(
+        self,
+        template: str = DEFAULT_LABEL_TEMPLATE,
+        *,
+        rows: pd.DataFrame | None = None,
+        progress: bool = True,
+    ) -> pd.DataFrame:
+        """Load each trial's ground-truth label CSV (DeepEthogram format) into ``outputs.h5``
+        ``<trial>/behavior/labels``.
+
+        ``template`` locates a trial's CSV relative to the raw-data root (fields
+        ``animal_id``, ``session_id``, ``trial_id``). Every file's behaviors are checked first:
+        files that disagree are an error naming the difference, and nothing is written.
+        """
+        info = info_of(self._df)
+        rows = self._df[self._df["exp_type"] != "ephys"] if rows is None else rows
+        ctxs = [TrialContext.from_row(r, info) for _, r in rows.iterrows()]
+        behaviors = check_label_files(ctxs, template)
+        out = run_job(ctxs, "labels_load", {"template": template, "behaviors": list(behaviors)}, progress=progress)
+        store.refresh(self._df)
+        return out
+
     def status(self, namespace: str = "behavior") -> pd.DataFrame:
         """Run status of every row in ``namespace``: status, job, start, duration, error."""
         return _status_view(self._df, namespace)
@@ -154,6 +179,21 @@ class BehaviorSeriesAccessor:
             lock_timeout=lock_timeout,
         )
         return summary.iloc[0].to_dict()
+
+    def set_labels(self, values: Labels | np.ndarray | Sequence[int], behaviors: Sequence[str] | None = None) -> Labels:
+        """Store this trial's ground-truth labels from arrays: ``(T,)`` behavior indices (-1:
+        unlabelled) or ``(T, C)`` 1/0/-1 with ``behaviors`` (background first), or a
+        :class:`~behavior_soup.ethogram.Labels`. The frame count must match the video's."""
+        if not isinstance(values, Labels):
+            if behaviors is None:
+                raise ValueError("expected behaviors= (background first) with an array of labels, got None")
+            values = labels_from_array(np.asarray(values), tuple(behaviors))
+        write_labels(self.context(), values, {"source": "array"})
+        return values
+
+    def labels(self) -> Labels:
+        """This trial's stored ground-truth labels."""
+        return read_labels(self.context())
 
 
 @pd.api.extensions.register_series_accessor("outputs")

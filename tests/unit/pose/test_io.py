@@ -86,3 +86,18 @@ def test_nwb_export_round_trip(tmp_path):
     np.testing.assert_array_equal(back.positions, p.positions)
     np.testing.assert_allclose(back.likelihood, p.likelihood)
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_missing_stack_names_the_extra(monkeypatch, tmp_path):
+    import sys
+
+    from behavior_soup.errors import MissingDependencyError
+    from behavior_soup.pose import dlc
+
+    monkeypatch.setitem(sys.modules, "deeplabcut", None)  # as if not installed
+    with pytest.raises(MissingDependencyError, match=r"pip install 'behavior_soup\[pose\]'"):
+        dlc.train_dlc(tmp_path / "config.yaml")
+    monkeypatch.setitem(sys.modules, "sleap_io", None)
+    (tmp_path / "x.slp").write_bytes(b"")
+    with pytest.raises(MissingDependencyError, match="sleap_io"):
+        load_pose(tmp_path / "x.slp")

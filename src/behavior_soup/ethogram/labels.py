@@ -1,0 +1,127 @@
+"""Per-trial ground-truth ethograms.
+
+An ethogram is a ``(T, C)`` int8 array over ``C`` behaviors, one row per video frame:
+1 where the behavior happens, 0 where it does not, and :data:`UNLABELED` (-1, DeepEthogram's
+convention) on frames nobody labelled. Behavior 0 is the background class ("none of the
+others"). Names are whatever the lab uses; files that disagree on them are an error that names
+the difference.
+
+On disk (DeepEthogram's format): a CSV per trial, an index column then one 0/1/-1 column per
+behavior, background first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataFormatError
+
+__all__ = ["UNLABELED", "Labels", "check_same_behaviors", "labels_from_array", "read_label_csv"]
+
+UNLABELED = -1
+
+
+@dataclass
+class Labels:
+    """One trial's ethogram.
+
+    Attributes
+    ----------
+    array
+        ``(T, C)`` int8 in {1, 0, -1}.
+    behaviors
+        The ``C`` behavior names, background first.
+    """
+
+    array: np.ndarray
+    behaviors: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        a = np.asarray(self.array)
+        if a.ndim != 2 or a.shape[1] != len(self.behaviors):
+            raise DataFormatError(
+                f"expected labels of shape (T, {len(self.behaviors)}) for behaviors {list(self.behaviors)}, got {a.shape}"
+            )
+        bad = ~np.isin(a, (0, 1, UNLABELED))
+        if bad.any():
+            raise DataFormatError(f"expected label values 1, 0 or -1, found {sorted(set(a[bad].tolist()))[:5]}")
+        if len(set(self.behaviors)) != len(self.behaviors) or len(self.behaviors) < 2:
+            raise DataFormatError(
+                f"expected at least two unique behavior names (background first), got {list(self.behaviors)}"
+            )
+        self.array = a.astype(np.int8)
+        self.behaviors = tuple(str(b) for b in self.behaviors)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.array.shape[0])
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """``(T,)`` bool: frames whose every behavior is labelled."""
+        return (self.array != UNLABELED).all(axis=1)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.array, columns=list(self.behaviors))
+
+    def check_frames(self, n_frames: int, what: str) -> None:
+        if self.n_frames != n_frames:
+            raise DataFormatError(
+                f"expected {n_frames} frames of labels for {what} (its video's frame count), found {self.n_frames}"
+            )
+
+
+def labels_from_array(values: np.ndarray | Sequence[int], behaviors: Sequence[str]) -> Labels:
+    """Labels from a ``(T,)`` array of behavior indices (-1: unlabelled) or a ``(T, C)`` array."""
+    a = np.asarray(values)
+    if a.ndim == 1:
+        c = len(behaviors)
+        if a.size and (a.max() >= c or a.min() < UNLABELED):
+            raise DataFormatError(f"expected behavior indices in [-1, {c - 1}], found {a.min()} to {a.max()}")
+        out = np.zeros((a.size, c), np.int8)
+        known = a >= 0
+        out[np.flatnonzero(known), a[known]] = 1
+        out[~known] = UNLABELED
+        a = out
+    return Labels(a, tuple(behaviors))
+
+
+def read_label_csv(path: str | os.PathLike) -> Labels:
+    """Read a DeepEthogram label CSV (index column, then one column per behavior)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"expected a label CSV at {str(p)!r}, found none")
+    try:
+        df = pd.read_csv(p, index_col=0)
+    except Exception as exc:
+        raise DataFormatError(f"expected a label CSV in {p.name!r}: {exc}") from exc
+    try:
+        arr = df.to_numpy(dtype=np.int64)
+    except (TypeError, ValueError) as exc:
+        raise DataFormatError(f"expected integer labels in {p.name!r}: {exc}") from exc
+    return Labels(arr, tuple(str(c) for c in df.columns))
+
+
+def check_same_behaviors(label_sets: Mapping[str, Labels]) -> tuple[str, ...]:
+    """The behaviors all label sets share, in order; an error naming the difference otherwise."""
+    if not label_sets:
+        raise DataFormatError("expected at least one set of labels, got none")
+    items = list(label_sets.items())
+    ref_name, ref = items[0]
+    for name, lab in items[1:]:
+        if lab.behaviors != ref.behaviors:
+            only_ref = [b for b in ref.behaviors if b not in lab.behaviors]
+            only_this = [b for b in lab.behaviors if b not in ref.behaviors]
+            detail = (
+                f"{ref_name} has {only_ref} that {name} lacks, {name} has {only_this} that {ref_name} lacks"
+                if only_ref or only_this
+                else f"same names in another order: {list(ref.behaviors)} vs {list(lab.behaviors)}"
+            )
+            raise DataFormatError(f"expected every label file to have the behaviors {list(ref.behaviors)}; {detail}")
+    return ref.behaviors

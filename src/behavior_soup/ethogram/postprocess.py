@@ -1,0 +1,118 @@
+"""From per-frame class probabilities to an ethogram, and how good an ethogram is.
+
+DeepEthogram's post-processing: a threshold per class (fitted on validation data to maximise
+that class's F1), bouts shorter than a minimum length removed, and the background class set
+exactly where no other behavior is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .labels import UNLABELED
+
+__all__ = ["apply_thresholds", "class_metrics", "fit_thresholds", "min_bout_length", "postprocess"]
+
+
+def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    tp = float(np.sum(pred & truth))
+    fp = float(np.sum(pred & ~truth))
+    fn = float(np.sum(~pred & truth))
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
+def fit_thresholds(probabilities: np.ndarray, labels: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
+    """Per-class thresholds maximising each class's F1 on labelled frames.
+
+    Parameters
+    ----------
+    probabilities
+        ``(T, C)`` float in [0, 1].
+    labels
+        ``(T, C)`` int in {1, 0, -1}; frames with any -1 are ignored.
+    grid
+        Candidate thresholds (default 0.01 .. 0.99).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(C,)`` float64; 0.5 for a class never present in the labels.
+    """
+    grid = np.linspace(0.01, 0.99, 99) if grid is None else np.asarray(grid, dtype=np.float64)
+    ok = (labels != UNLABELED).all(axis=1)
+    p, y = probabilities[ok], labels[ok].astype(bool)
+    out = np.full(p.shape[1], 0.5)
+    for c in range(p.shape[1]):
+        if not y[:, c].any():
+            continue
+        scores = [_f1(p[:, c] >= t, y[:, c]) for t in grid]
+        out[c] = grid[int(np.argmax(scores))]
+    return out
+
+
+def apply_thresholds(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """``(T, C)`` int8: 1 where a class's probability reaches its threshold."""
+    return (probabilities >= np.asarray(thresholds)[None, :]).astype(np.int8)
+
+
+def _runs(x: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.concatenate([[0], x.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def min_bout_length(binary: np.ndarray, n: int) -> np.ndarray:
+    """In each class of a ``(T, C)`` array: first remove bouts (runs of 1) shorter than ``n``
+    frames, then fill gaps (runs of 0 between two bouts) shorter than ``n`` frames."""
+    out = binary.astype(np.int8).copy()
+    if n <= 1:
+        return out
+    for c in range(out.shape[1]):
+        col = out[:, c]
+        for a, b in _runs(col == 1):
+            if b - a < n:
+                col[a:b] = 0
+        for a, b in _runs(col == 0):
+            if a > 0 and b < len(col) and b - a < n:
+                col[a:b] = 1
+    return out
+
+
+def postprocess(
+    probabilities: np.ndarray, thresholds: np.ndarray, min_bout: int = 1, background: int = 0
+) -> np.ndarray:
+    """Thresholds, then minimum bout length, then background = no other behavior.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, C)`` int8 ethogram.
+    """
+    e = min_bout_length(apply_thresholds(probabilities, thresholds), min_bout)
+    others = np.delete(e, background, axis=1).any(axis=1)
+    e[:, background] = (~others).astype(np.int8)
+    return e
+
+
+def class_metrics(pred: np.ndarray, labels: np.ndarray, behaviors: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Per-class F1, precision, recall and accuracy on labelled frames.
+
+    Returns
+    -------
+    dict
+        Behavior name -> ``{"f1", "precision", "recall", "accuracy", "support"}``.
+    """
+    ok = (labels != UNLABELED).all(axis=1)
+    p, y = pred[ok].astype(bool), labels[ok].astype(bool)
+    out = {}
+    for c, name in enumerate(behaviors):
+        tp = float(np.sum(p[:, c] & y[:, c]))
+        fp = float(np.sum(p[:, c] & ~y[:, c]))
+        fn = float(np.sum(~p[:, c] & y[:, c]))
+        out[name] = {
+            "f1": _f1(p[:, c], y[:, c]),
+            "precision": tp / (tp + fp) if tp + fp else float("nan"),
+            "recall": tp / (tp + fn) if tp + fn else float("nan"),
+            "accuracy": float(np.mean(p[:, c] == y[:, c])) if len(y) else float("nan"),
+            "support": int(y[:, c].sum()),
+        }
+    return out
