@@ -44,6 +44,7 @@ def test_training_is_recorded_with_the_model(trained):
     assert 0 < ev["test_rmse_px"] < 6 and 0 < ev["train_rmse_px"] < 6
     m = bs.load_df(df.paths.table_path).pose.models().set_index("name").loc[model.name]
     assert m["test_rmse_px"] == ev["test_rmse_px"] and m["net_type"] == "cspnext_s"
+    assert m["scorer"] == ev["scorer"] and m["scorer"].startswith("DLC_CspnextS_synthetic")
     assert not ev["snapshot"].startswith("/")  # relative to the project
 
 

@@ -199,10 +199,16 @@ def _evaluate(dlc: Any, config: Path, cfg: dict, shuffle: int, trainingsetindex:
     if rows.empty:
         raise DataFormatError(f"expected evaluation results of shuffle {shuffle} in {str(combined)!r}, found none")
     row = rows.sort_values("Training epochs").iloc[-1]
+    # the per-snapshot results file is named after DeepLabCut's scorer of that snapshot
+    results = sorted(
+        combined.parent.glob(f"*shuffle{shuffle}/*-results.csv"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    scorer = results[0].name[: -len("-results.csv")] if results else ""
     return {
         "evaluated_epochs": int(row["Training epochs"]),
         "train_rmse_px": float(row["train rmse"]),
         "test_rmse_px": float(row["test rmse"]),
+        "scorer": scorer,
     }
 
 

@@ -237,5 +237,13 @@ def train_model(
         "params": {"epochs": epochs, "batch_size": batch_size, "device": device, "seed": seed},
         "versions": _versions(),
     }
-    update_model(table_path, model, lock_timeout=lock_timeout, net_type=ev["net_type"], evaluation=ev, train_run=run)
+    update_model(
+        table_path,
+        model,
+        lock_timeout=lock_timeout,
+        net_type=ev["net_type"],
+        scorer=ev.get("scorer") or m.scorer,
+        evaluation=ev,
+        train_run=run,
+    )
     return ev
