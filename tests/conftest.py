@@ -57,11 +57,13 @@ def edit_meta(path, **values):
     """Change entries of a table file's metadata in place (to simulate files from elsewhere)."""
     import json
 
+    import numpy as np
     import tables
 
-    from behavior_soup.store import META_ATTR
+    from behavior_soup.store import META_NODE
 
     with tables.open_file(path, "a") as f:
-        meta = json.loads(str(f.root._v_attrs[META_ATTR]))
+        meta = json.loads(bytes(f.root._f_get_child(META_NODE).read()).decode())
         meta.update({k: str(v) for k, v in values.items()})
-        f.root._v_attrs[META_ATTR] = json.dumps(meta)
+        f.remove_node(f.root, META_NODE)
+        f.create_array(f.root, META_NODE, obj=np.bytes_(json.dumps(meta).encode()))

@@ -2,13 +2,14 @@
 
 File format (HDF5 via PyTables, readable by plain pandas)::
 
-    /trials                       pandas "table" format; dict columns as JSON strings
-    / attr "behavior_soup_meta"   JSON object of strings: format, schema_version, revision,
-                                  write_id, raw_root, output_root, naming, n_rows, saved, ...
+    /trials               pandas "table" format; dict columns as JSON strings
+    /behavior_soup_meta   one UTF-8 string (a scalar HDF5 dataset, no size limit): a JSON
+                          object of strings: format, schema_version, revision, write_id,
+                          raw_root, output_root, naming, n_rows, saved, registries, ...
 
-(Tables written before the metadata moved to the root attribute keep it in a ``/meta`` pandas
-table of key/value strings; those are still read.) The metadata is read under the lock before
-every change, so it is one attribute that opens in well under a millisecond.
+(Tables written before the metadata moved there keep it in a ``/meta`` pandas table of
+key/value strings; those are still read.) The metadata is read under the lock before every
+change, so it is one small dataset that opens in well under a millisecond.
 
 A DataFrame returned by :func:`create_df`/:func:`load_df` carries where it came from in
 ``df.attrs["behavior_soup"]`` (table path, raw and output roots, the revision it was loaded
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_NAME = "behavior_soup.trials"
 ATTRS_KEY = "behavior_soup"
-META_ATTR = "behavior_soup_meta"
+META_NODE = "behavior_soup_meta"
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,8 @@ def read_meta(path: str | os.PathLike) -> dict[str, str]:
         raise FileNotFoundError(f"expected a trial table at {str(path)!r}, found no file")
     try:
         with tables.open_file(path, "r") as f:
-            attrs = f.root._v_attrs
-            raw = str(attrs[META_ATTR]) if META_ATTR in attrs._v_attrnames else None
+            node = f.root._f_get_child(META_NODE) if META_NODE in f.root else None
+            raw = bytes(node.read()).decode("utf-8") if node is not None else None
             legacy = raw is None and "/meta" in f
     except Exception as exc:  # PyTables raises many types for corrupt files
         raise TableFormatError(
@@ -155,7 +156,7 @@ def read_meta(path: str | os.PathLike) -> dict[str, str]:
         d = _read_legacy_meta(path)
     else:
         raise TableFormatError(
-            f"expected a behavior_soup table with metadata (root attribute {META_ATTR!r}) in "
+            f"expected a behavior_soup table with metadata (/{META_NODE}) in "
             f"{str(path)!r}, found an HDF5 file without it (a foreign file?)"
         )
     if d.get("format") != FORMAT_NAME:
@@ -167,7 +168,7 @@ _read_meta = read_meta
 
 
 def _read_legacy_meta(path: Path) -> dict[str, str]:
-    """Metadata of tables written before it moved to the root attribute: a ``/meta`` table."""
+    """Metadata of tables written before it moved to ``/behavior_soup_meta``: a ``/meta`` table."""
     try:
         meta = pd.read_hdf(path, "meta")
     except Exception as exc:
@@ -323,7 +324,8 @@ def _write(path: Path, enc: pd.DataFrame, meta: Mapping[str, str]) -> None:
         with pd.HDFStore(tmp, mode="w") as st:
             if len(enc):  # pandas cannot write a 0-row "table"; the metadata's n_rows says it is empty
                 st.put("trials", enc, format="table", index=False, track_times=False)
-            st.get_node("/")._v_attrs[META_ATTR] = text
+            root = st.get_node("/")
+            root._v_file.create_array(root, META_NODE, obj=np.bytes_(text.encode("utf-8")))
 
     atomic_write(path, writer)
 

@@ -148,6 +148,16 @@ def test_newer_schema_refused(table):
         bs.load_df(path)
 
 
+def test_large_metadata_has_no_size_limit(table):
+    """Registries live in the metadata; it is a dataset, not an attribute (HDF5 caps those at 64 KiB)."""
+    big = "x" * 300_000
+    store.transact(table, None, meta_change=lambda m: {**m, "notes_registry": big})
+    assert store.read_meta(table.paths.table_path)["notes_registry"] == big
+    table.behavior.add_item("m1")
+    assert store.read_meta(table.paths.table_path)["notes_registry"] == big
+    assert len(bs.load_df(table.paths.table_path)) == 3
+
+
 def test_reads_tables_with_the_older_meta_table(table):
     """Tables whose metadata is a /meta key/value table (the first layout) still load."""
     table.behavior.add_item("m1")
