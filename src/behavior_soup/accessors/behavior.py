@@ -222,5 +222,4 @@ class OutputsSeriesAccessor:
 
     def provenance(self, key: str) -> dict[str, Any]:
         """Parameters, package versions, start time, duration and status of a result."""
-        c = self._ctx()
-        return outputs.read_provenance(c.outputs_file, trial_id=c.trial_id, uuid=c.uuid, key=key)
+        return self._ctx().provenance(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._arrays import true_runs
 from .labels import UNLABELED
 
 __all__ = ["apply_thresholds", "class_metrics", "fit_thresholds", "min_bout_length", "postprocess"]
@@ -55,11 +56,6 @@ def apply_thresholds(probabilities: np.ndarray, thresholds: np.ndarray) -> np.nd
     return (probabilities >= np.asarray(thresholds)[None, :]).astype(np.int8)
 
 
-def _runs(x: np.ndarray) -> list[tuple[int, int]]:
-    d = np.diff(np.concatenate([[0], x.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
-
-
 def min_bout_length(binary: np.ndarray, n: int) -> np.ndarray:
     """In each class of a ``(T, C)`` array: first remove bouts (runs of 1) shorter than ``n``
     frames, then fill gaps (runs of 0 between two bouts) shorter than ``n`` frames."""
@@ -68,10 +64,10 @@ def min_bout_length(binary: np.ndarray, n: int) -> np.ndarray:
         return out
     for c in range(out.shape[1]):
         col = out[:, c]
-        for a, b in _runs(col == 1):
+        for a, b in true_runs(col == 1):
             if b - a < n:
                 col[a:b] = 0
-        for a, b in _runs(col == 0):
+        for a, b in true_runs(col == 0):
             if a > 0 and b < len(col) and b - a < n:
                 col[a:b] = 1
     return out

@@ -108,6 +108,12 @@ class TrialContext:
             lock_timeout=self.lock_timeout,
         )
 
+    def provenance(self, key: str) -> dict[str, Any]:
+        """The provenance of a result of this trial (see :func:`behavior_soup.outputs.read_provenance`)."""
+        return outputs.read_provenance(
+            self.outputs_file, trial_id=self.trial_id, uuid=self.uuid, key=key, lock_timeout=self.lock_timeout
+        )
+
     def read(self, key: str) -> Any:
         """Read a result of this trial (see :func:`behavior_soup.outputs.read_result`)."""
         return outputs.read_result(

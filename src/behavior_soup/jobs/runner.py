@@ -54,27 +54,35 @@ log = logging.getLogger(__name__)
 Backend = Literal["local", "subprocess", "dask"]
 
 
-def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
-    """Run one job on one trial and return its run record. Never raises for a job failure."""
+def _recorded(head: Mapping[str, Any], call: Callable[[], Mapping[str, Any] | None]) -> dict[str, Any]:
+    """Run ``call`` and return its run record (``head`` plus where, when, how long, and the
+    summary or the error and traceback). Never raises for a failure of ``call``."""
     record: dict[str, Any] = {
-        "job": job_name,
-        "params": dict(params),
-        "backend": backend,
+        **head,
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "started": now_iso(),
     }
     t0 = time.perf_counter()
     try:
-        importlib.import_module(module)  # registers the job in a fresh worker process
-        summary = get_job(job_name).func(ctx, params) or {}
+        summary = call() or {}
         json.dumps(summary, default=str)
         record.update(status="done", summary=dict(summary))
-    except Exception as exc:  # the row fails, the run goes on
+    except Exception as exc:  # the row (or task) fails, the run goes on
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     record["duration_s"] = time.perf_counter() - t0
     record["updated"] = now_iso()
     return record
+
+
+def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
+    """Run one job on one trial and return its run record. Never raises for a job failure."""
+
+    def call() -> Mapping[str, Any] | None:
+        importlib.import_module(module)  # registers the job in a fresh worker process
+        return get_job(job_name).func(ctx, params)
+
+    return _recorded({"job": job_name, "params": dict(params), "backend": backend}, call)
 
 
 def _resolve_target(target: str) -> Callable[..., Any]:
@@ -87,24 +95,9 @@ def _resolve_target(target: str) -> Callable[..., Any]:
 def execute_task(target: str, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
     """Run one table-level task (e.g. training a model) and return its run record; never raises
     for a task failure."""
-    record: dict[str, Any] = {
-        "task": target,
-        "params": dict(params),
-        "backend": backend,
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "started": now_iso(),
-    }
-    t0 = time.perf_counter()
-    try:
-        summary = _resolve_target(target)(**params) or {}
-        json.dumps(summary, default=str)
-        record.update(status="done", summary=dict(summary))
-    except Exception as exc:
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-    record["duration_s"] = time.perf_counter() - t0
-    record["updated"] = now_iso()
-    return record
+    return _recorded(
+        {"task": target, "params": dict(params), "backend": backend}, lambda: _resolve_target(target)(**params)
+    )
 
 
 def run_task(target: str, params: Mapping[str, Any], *, backend: Literal["local", "subprocess"] = "local") -> dict:
@@ -196,7 +189,7 @@ def _run_in_subprocess(job_name: str, module: str, ctx: TrialContext | None, par
             with open(result) as fh:
                 return json.load(fh)
         return {
-            "job": job_name,
+            ("job" if ctx is not None else "task"): job_name,
             "params": params,
             "backend": "subprocess",
             "status": "failed",

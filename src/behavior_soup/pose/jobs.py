@@ -45,14 +45,7 @@ def pose_key(source: str, view: str) -> str:
 def read_pose(ctx: TrialContext, source: str, view: str = "front") -> PoseData:
     """A trial's stored keypoints from ``source`` (model or import name) in ``view``."""
     data = ctx.read(pose_key(source, view))
-    prov = outputs.read_provenance(
-        ctx.outputs_file,
-        trial_id=ctx.trial_id,
-        uuid=ctx.uuid,
-        key=pose_key(source, view),
-        lock_timeout=ctx.lock_timeout,
-    )
-    params = prov.get("params", {}) if isinstance(prov, Mapping) else {}
+    params = ctx.provenance(pose_key(source, view)).get("params", {})
     return PoseData.from_result(
         data,
         scorer=str(params.get("scorer", "")),
@@ -65,10 +58,7 @@ def read_pose(ctx: TrialContext, source: str, view: str = "front") -> PoseData:
 def read_tracking(ctx: TrialContext, method: str) -> Any:
     """A trial's stored subject state; ``df.attrs`` holds the parameters it was made with."""
     state = ctx.read(f"tracking/{method}")["state"]
-    prov = outputs.read_provenance(
-        ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid, key=f"tracking/{method}", lock_timeout=ctx.lock_timeout
-    )
-    state.attrs.update(prov.get("params", {}))
+    state.attrs.update(ctx.provenance(f"tracking/{method}").get("params", {}))
     return state
 
 

@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._arrays import true_runs
 from ..errors import DataFormatError
 from .data import PoseData
 
@@ -87,13 +88,6 @@ def centroid(points: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"x": mean[:, 0], "y": mean[:, 1]}
 
 
-def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` of each run of True."""
-    v = np.concatenate([[False], valid, [False]]).astype(np.int8)
-    d = np.diff(v)
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
-
-
 def interpolate_gaps(x: np.ndarray, max_gap: int) -> np.ndarray:
     """Linearly fill interior NaN gaps of at most ``max_gap`` frames in a ``(T,)`` array."""
     x = np.asarray(x, dtype=np.float64).copy()
@@ -102,7 +96,7 @@ def interpolate_gaps(x: np.ndarray, max_gap: int) -> np.ndarray:
         return x
     idx = np.arange(len(x))
     filled = np.interp(idx, idx[~nan], x[~nan])
-    for a, b in _runs(nan):
+    for a, b in true_runs(nan):
         if a > 0 and b < len(x) and b - a <= max_gap:
             x[a:b] = filled[a:b]
     return x
@@ -115,7 +109,7 @@ def _smooth(x: np.ndarray, how: Smoothing, window: int, polyorder: int) -> np.nd
     from scipy.signal import savgol_filter
 
     out = x.copy()
-    for a, b in _runs(~np.isnan(x)):
+    for a, b in true_runs(~np.isnan(x)):
         seg = x[a:b]
         if len(seg) < window:
             continue
@@ -128,7 +122,7 @@ def _smooth(x: np.ndarray, how: Smoothing, window: int, polyorder: int) -> np.nd
 
 def _derivative(x: np.ndarray, fps: float) -> np.ndarray:
     out = np.full_like(x, np.nan)
-    for a, b in _runs(~np.isnan(x)):
+    for a, b in true_runs(~np.isnan(x)):
         if b - a >= 2:
             out[a:b] = np.gradient(x[a:b]) * fps
     return out
