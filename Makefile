@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,distributed,pose]"
+	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/table_ops.py
 	$(PY) benchmarks/sta.py
 	$(PY) benchmarks/pose.py
+	$(PY) benchmarks/ethogram_infer.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache

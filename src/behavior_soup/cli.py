@@ -70,7 +70,39 @@ def _demo_pose(df, sd, raw: Path, progress: bool, dlc_epochs: int) -> None:
         print(f"  inference failed: {r['error']}")
 
 
-def _demo(out: Path, progress: bool, dlc_epochs: int = 0) -> int:
+def _demo_ethogram(df, sd, progress: bool, epochs: int) -> None:
+    import importlib.util
+
+    if epochs <= 0:
+        return
+    if importlib.util.find_spec("torch") is None:
+        print("ethogram: torch is not installed (pip install 'behavior_soup[ethogram]'); skipping the models")
+        return
+    from behavior_soup.ethogram import class_metrics
+    from behavior_soup.sample_data import BEHAVIORS
+
+    t0 = time.perf_counter()
+    rows = df[df["exp_type"] == "table"]
+    df.behavior.load_labels(rows=rows, progress=progress)
+    held = rows.iloc[-1]
+    train = rows.iloc[:-1]
+    common = {"mode": "fast", "rows": train, "device": "auto", "progress": progress}
+    df.flow_generator.train(model_out="models/flow", epochs=max(1, epochs // 3), input_size=(32, 64), **common)
+    df.feature_extractor.train(model_out="models/feature_extractor", epochs=epochs, **common)
+    df.sequence.train(model_out="models/sequence", epochs=30, **common)
+    runs = df.behavior.infer(mode="fast", rows=rows, progress=progress)
+    print(
+        f"ethogram: fast mode trained on {len(train)} trials ({epochs} epochs, 32x64 input) in "
+        f"{time.perf_counter() - t0:.0f} s; ethograms written for {(runs['status'] == 'done').sum()}/{len(runs)} trials"
+    )
+    truth = sd.truth(held["animal_id"], held["session_id"], int(held["trial_id"]))["labels"]
+    pred = held.behavior.ethogram("fast").to_numpy()
+    f1 = class_metrics(pred, np.eye(len(BEHAVIORS), dtype=np.int8)[truth], BEHAVIORS)
+    scores = ", ".join(f"{b} {m['f1']:.2f}" for b, m in f1.items())
+    print(f"  held-out {held['animal_id']}/{held['session_id']}/trial {held['trial_id']}: F1 {scores}")
+
+
+def _demo(out: Path, progress: bool, dlc_epochs: int = 0, ethogram_epochs: int = 0) -> int:
     import behavior_soup as bs
     from behavior_soup.sample_data import make_sample_data
 
@@ -118,6 +150,7 @@ def _demo(out: Path, progress: bool, dlc_epochs: int = 0) -> int:
             f"  {u['unit']}: {u['n_spikes']} spikes, peak delay {u['peak_delay']}, RF centre ({u['rf_x']:.1f}, {u['rf_y']:.1f}) px (true ({cx:.1f}, {cy:.1f})), corr with true kernel {r:.2f}, SNR {u['snr']:.1f}"
         )
     _demo_pose(df, sd, raw, progress, dlc_epochs)
+    _demo_ethogram(df, sd, progress, ethogram_epochs)
     print(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs under {bs.load_df(table).paths.output_root}")
     return 0
 
@@ -161,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="also train DeepLabCut on the sample data for this many epochs and infer a held-out trial (needs [pose])",
     )
+    p_demo.add_argument(
+        "--ethogram-epochs",
+        type=int,
+        default=12,
+        help="train the fast-mode ethogram models this many epochs and write ethograms (0: skip; needs [ethogram])",
+    )
     p_info = sub.add_parser("info", help="summarise a trial table")
     p_info.add_argument("table", type=Path)
     args = parser.parse_args(argv)
@@ -171,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "demo":
-            return _demo(args.out, not args.no_progress, args.dlc_epochs)
+            return _demo(args.out, not args.no_progress, args.dlc_epochs, args.ethogram_epochs)
         return _info(args.table)
     except (BehaviorSoupError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

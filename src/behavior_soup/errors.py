@@ -25,6 +25,8 @@ __all__ = [
     "TableFormatError",
     "VideoError",
     "DataFormatError",
+    "DeviceError",
+    "ModelError",
 ]
 
 
@@ -105,3 +107,12 @@ def require(module: str, extra: str, purpose: str):
             f"{purpose} needs the optional dependency {module!r}, which is not installed; "
             f"install it with: pip install 'behavior_soup[{extra}]'"
         ) from exc
+
+
+class ModelError(BehaviorSoupError):
+    """A model checkpoint is missing, unreadable, or does not fit what it is used for (wrong
+    kind or mode, other behaviors, other input size)."""
+
+
+class DeviceError(BehaviorSoupError, ValueError):
+    """A compute device was asked for that this machine does not have (e.g. CUDA without a GPU)."""

@@ -12,7 +12,8 @@
 
 The simulated mouse (front camera = top view) is an ellipse with two ears; its behaviors are
 visually distinct: ``still`` (background: no motion), ``walk`` (translates along its heading),
-``groom`` (stays put, head bobs fast and a bright paw patch flickers), ``rear`` (top view:
+``groom`` (stays put, head bobs fast and a bright paw patch at the snout flickers between
+two colours on every frame), ``rear`` (top view:
 body shortens; side view: silhouette tall). Keypoints ``snout, leftear, rightear, tailbase``
 are known exactly.
 
@@ -132,9 +133,10 @@ def _render(
         for k in (1, 2):
             ex, ey = sim["keypoints"][t, k]
             img[(xx - ex) ** 2 + (yy - ey) ** 2 <= (0.045 * min(h, w)) ** 2] = (230, 150, 150)
-        if BEHAVIORS[labels[t]] == "groom" and t % 2 == 0:
+        paw = (255, 255, 120) if t % 2 == 0 else (255, 170, 60)
+        if BEHAVIORS[labels[t]] == "groom":
             sx, sy = sim["keypoints"][t, 0]
-            img[(xx - sx) ** 2 + (yy - sy) ** 2 <= (0.07 * min(h, w)) ** 2] = (255, 255, 120)
+            img[(xx - sx) ** 2 + (yy - sy) ** 2 <= (0.07 * min(h, w)) ** 2] = paw
         img += rng.normal(0, 3, img.shape).astype(np.float32)
         front[t] = np.clip(img, 0, 255).astype(np.uint8)
         # side view: x position along the width, silhouette height from the behavior
@@ -145,8 +147,8 @@ def _render(
         scx, scy = cx, h - 0.1 * h - sh
         sil = ((xx - scx) / sw) ** 2 + ((yy - scy) / sh) ** 2 <= 1
         simg[sil] = fur
-        if BEHAVIORS[labels[t]] == "groom" and t % 2 == 0:
-            simg[((xx - scx - sw) ** 2 + (yy - scy) ** 2) <= (0.06 * h) ** 2] = (255, 255, 120)
+        if BEHAVIORS[labels[t]] == "groom":
+            simg[((xx - scx - sw) ** 2 + (yy - scy) ** 2) <= (0.06 * h) ** 2] = paw
         simg += rng.normal(0, 3, simg.shape).astype(np.float32)
         side[t] = np.clip(simg, 0, 255).astype(np.uint8)
     return front, side

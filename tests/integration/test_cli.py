@@ -5,7 +5,17 @@ import sys
 def test_demo_and_info(tmp_path):
     out = tmp_path / "demo"
     r = subprocess.run(
-        [sys.executable, "-m", "behavior_soup.cli", "demo", "--out", str(out), "--no-progress"],
+        [
+            sys.executable,
+            "-m",
+            "behavior_soup.cli",
+            "demo",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--ethogram-epochs",
+            "1",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -15,6 +25,7 @@ def test_demo_and_info(tmp_path):
     assert "sta: 1/1 recordings done" in r.stdout
     assert "corr with true kernel" in r.stdout
     assert "tracked head_from_ears on 6/6 trials" in r.stdout
+    assert "ethograms written for 6/6 trials" in r.stdout and "held-out m2/2024-01-05/trial 3: F1 still" in r.stdout
     r = subprocess.run(
         [sys.executable, "-m", "behavior_soup.cli", "info", str(out / "tables" / "behavior.h5")],
         capture_output=True,

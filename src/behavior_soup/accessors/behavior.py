@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from .. import items, outputs, schema, store
-from ..ethogram.jobs import DEFAULT_LABEL_TEMPLATE, check_label_files, read_labels, write_labels
+from ..ethogram import api as ethogram_api
+from ..ethogram.jobs import DEFAULT_LABEL_TEMPLATE, check_label_files, read_ethogram, read_labels, write_labels
 from ..ethogram.labels import Labels, labels_from_array
-from ..jobs import TrialContext, run_job
+from ..ethogram.modes import Mode
+from ..jobs import TrialContext, run_job, run_row, run_rows
 from ..jobs.runner import Backend
 from ._common import check_table, info_of
 
@@ -111,6 +113,47 @@ class BehaviorDataFrameAccessor:
         store.refresh(self._df)
         return out
 
+    def infer(
+        self,
+        mode: Mode = "fast",
+        *,
+        feature_extractor: str | os.PathLike | None = None,
+        sequence: str | os.PathLike | None = None,
+        rows: pd.DataFrame | None = None,
+        min_bout: int = 1,
+        device: str = "auto",
+        batch_size: int = 32,
+        reuse_features: bool = False,
+        backend: Backend = "local",
+        progress: bool = True,
+        n_workers: int | None = None,
+        client: Any = None,
+    ) -> pd.DataFrame:
+        """Ethograms for every video trial (or ``rows``): features, sequence model, per-class
+        thresholds and minimum bout length, written to ``outputs.h5`` ``<trial>/<mode>/...``
+        (see :func:`behavior_soup.ethogram.infer.infer_trial`). Models default to the ones
+        trained last for ``mode`` in this table. Returns one summary row per trial."""
+        params = ethogram_api.behavior_params(
+            self._df,
+            mode,
+            feature_extractor,
+            sequence,
+            min_bout=min_bout,
+            device=device,
+            batch_size=batch_size,
+            reuse_features=reuse_features,
+        )
+        return ethogram_api.infer_rows(
+            self._df,
+            "behavior_infer",
+            params,
+            rows=rows,
+            backend=backend,
+            progress=progress,
+            n_workers=n_workers,
+            client=client,
+        )
+
     def status(self, namespace: str = "behavior") -> pd.DataFrame:
         """Run status of every row in ``namespace``: status, job, start, duration, error."""
         return _status_view(self._df, namespace)
@@ -132,21 +175,17 @@ class BehaviorDataFrameAccessor:
         Statuses are recorded in the table file and this DataFrame is refreshed. Returns one
         summary row per trial (see :func:`behavior_soup.jobs.run_job`).
         """
-        info = info_of(self._df)
-        subset = self._df if rows is None else rows
-        ctxs = [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in subset.iterrows()]
-        summary = run_job(
-            ctxs,
+        return run_rows(
+            self._df,
             job,
             params,
+            rows=rows,
             backend=backend,
             progress=progress,
             n_workers=n_workers,
             client=client,
             lock_timeout=lock_timeout,
         )
-        store.refresh(self._df, lock_timeout)
-        return summary
 
 
 @pd.api.extensions.register_series_accessor("behavior")
@@ -170,15 +209,7 @@ class BehaviorSeriesAccessor:
     ) -> dict[str, Any]:
         """Run a registered job on this trial. Returns its summary row as a dict; the status is
         recorded in the table file (reload or ``df.behavior.refresh()`` to see it)."""
-        summary = run_job(
-            [self.context(lock_timeout=lock_timeout)],
-            job,
-            params,
-            backend=backend,
-            progress=False,
-            lock_timeout=lock_timeout,
-        )
-        return summary.iloc[0].to_dict()
+        return run_row(self._row, job, params, backend=backend, lock_timeout=lock_timeout)
 
     def set_labels(self, values: Labels | np.ndarray | Sequence[int], behaviors: Sequence[str] | None = None) -> Labels:
         """Store this trial's ground-truth labels from arrays: ``(T,)`` behavior indices (-1:
@@ -194,6 +225,39 @@ class BehaviorSeriesAccessor:
     def labels(self) -> Labels:
         """This trial's stored ground-truth labels."""
         return read_labels(self.context())
+
+    def infer(
+        self,
+        mode: Mode = "fast",
+        *,
+        feature_extractor: str | os.PathLike | None = None,
+        sequence: str | os.PathLike | None = None,
+        min_bout: int = 1,
+        device: str = "auto",
+        batch_size: int = 32,
+        reuse_features: bool = False,
+        backend: Backend = "local",
+    ) -> dict[str, Any]:
+        """This trial's ethogram (see ``df.behavior.infer``). Returns the run summary: status,
+        and for a failure the error (the traceback is in the table's run record)."""
+        params = ethogram_api.behavior_params(
+            self._row,
+            mode,
+            feature_extractor,
+            sequence,
+            min_bout=min_bout,
+            device=device,
+            batch_size=batch_size,
+            reuse_features=reuse_features,
+        )
+        return run_row(self._row, "behavior_infer", params, backend=backend)
+
+    def ethogram(
+        self, mode: Mode = "fast", stage: Literal["ethogram", "sequence", "features"] = "ethogram"
+    ) -> pd.DataFrame:
+        """This trial's result for ``mode`` as a DataFrame, one column per behavior: the
+        ethogram (int8 0/1), or the ``sequence`` or ``features`` stage's probabilities."""
+        return read_ethogram(self.context(), mode, stage)
 
 
 @pd.api.extensions.register_series_accessor("outputs")

@@ -73,3 +73,55 @@ def labels_load_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, A
         )
     write_labels(ctx, labels, {**dict(params), "file": path.name})
     return {"n_frames": labels.n_frames, "behaviors": list(labels.behaviors)}
+
+
+@register_job("behavior_infer", "behavior")
+def behavior_infer_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Features + sequence + ethogram for a trial (see :func:`.infer.infer_trial`)."""
+    from .infer import infer_trial
+
+    return infer_trial(
+        ctx,
+        params["feature_extractor"],
+        params["sequence"],
+        mode=params.get("mode"),
+        device=params.get("device", "auto"),
+        batch_size=int(params.get("batch_size", 32)),
+        min_bout=int(params.get("min_bout", 1)),
+        reuse_features=bool(params.get("reuse_features", False)),
+    )
+
+
+@register_job("feature_extractor_infer", "behavior")
+def feature_extractor_infer_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A feature extractor over a trial -> ``<mode>/features``."""
+    from .infer import trial_features
+
+    f = trial_features(
+        ctx,
+        params["feature_extractor"],
+        device=params.get("device", "auto"),
+        batch_size=int(params.get("batch_size", 32)),
+        reuse=bool(params.get("reuse", False)),
+    )
+    return {"mode": f["meta"]["mode"], "n_frames": int(len(f["features"])), "reused": f["reused"]}
+
+
+@register_job("sequence_infer", "behavior")
+def sequence_infer_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A sequence model over a trial's stored features -> ``<mode>/sequence`` and ``<mode>/ethogram``."""
+    from .infer import sequence_from_stored
+
+    return sequence_from_stored(
+        ctx, params["sequence"], device=params.get("device", "auto"), min_bout=int(params.get("min_bout", 1))
+    )
+
+
+def read_ethogram(ctx: TrialContext, mode: str, stage: str = "ethogram") -> pd.DataFrame:
+    """A trial's stored ``stage`` (``"ethogram"`` int8, or ``"sequence"``/``"features"``
+    probabilities) for ``mode``: ``(T, C)`` DataFrame with behavior columns."""
+    if stage not in ("ethogram", "sequence", "features"):
+        raise ValueError(f"expected stage 'ethogram', 'sequence' or 'features', got {stage!r}")
+    d = ctx.read(f"{mode}/{stage}")
+    values = d["array"] if stage == "ethogram" else d["probabilities"]
+    return pd.DataFrame(values, columns=[str(b) for b in d["behaviors"]])

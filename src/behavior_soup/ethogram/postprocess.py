@@ -37,7 +37,8 @@ def fit_thresholds(probabilities: np.ndarray, labels: np.ndarray, grid: np.ndarr
     Returns
     -------
     numpy.ndarray
-        ``(C,)`` float64; 0.5 for a class never present in the labels.
+        ``(C,)`` float64; 0.5 for a class never present in the labels. Where several
+        thresholds give the best F1, the middle one of them.
     """
     grid = np.linspace(0.01, 0.99, 99) if grid is None else np.asarray(grid, dtype=np.float64)
     ok = (labels != UNLABELED).all(axis=1)
@@ -46,8 +47,9 @@ def fit_thresholds(probabilities: np.ndarray, labels: np.ndarray, grid: np.ndarr
     for c in range(p.shape[1]):
         if not y[:, c].any():
             continue
-        scores = [_f1(p[:, c] >= t, y[:, c]) for t in grid]
-        out[c] = grid[int(np.argmax(scores))]
+        scores = np.array([_f1(p[:, c] >= t, y[:, c]) for t in grid])
+        best = np.flatnonzero(scores >= scores.max() - 1e-9)
+        out[c] = grid[best[len(best) // 2]]  # the middle of the best range: farthest from both failure sides
     return out
 
 

@@ -3,6 +3,17 @@ table rows on a chosen backend, recording status, timings, parameters and failur
 
 from .context import TrialContext
 from .registry import JOBS, Job, get_job, register_job
-from .runner import BACKENDS, run_job, run_task
+from .runner import BACKENDS, run_job, run_row, run_rows, run_task
 
-__all__ = ["BACKENDS", "JOBS", "Job", "TrialContext", "get_job", "register_job", "run_job", "run_task"]
+__all__ = [
+    "BACKENDS",
+    "JOBS",
+    "Job",
+    "TrialContext",
+    "get_job",
+    "register_job",
+    "run_job",
+    "run_row",
+    "run_rows",
+    "run_task",
+]

@@ -365,3 +365,49 @@ def run_job(
             }
         )
     return pd.DataFrame(rows)
+
+
+def run_rows(
+    df: pd.DataFrame,
+    job: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    rows: pd.DataFrame | None = None,
+    backend: Backend = "local",
+    progress: bool = True,
+    n_workers: int | None = None,
+    client: Any = None,
+    lock_timeout: float | None = None,
+) -> pd.DataFrame:
+    """:func:`run_job` over the rows of a trial table (all, or ``rows``, a subset of it),
+    then refresh ``df`` in place with the statuses recorded. Returns one summary row per trial."""
+    info = store.table_info(df)
+    subset = df if rows is None else rows
+    ctxs = [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in subset.iterrows()]
+    out = run_job(
+        ctxs,
+        job,
+        params,
+        backend=backend,
+        progress=progress,
+        n_workers=n_workers,
+        client=client,
+        lock_timeout=lock_timeout,
+    )
+    store.refresh(df, lock_timeout)
+    return out
+
+
+def run_row(
+    row: pd.Series,
+    job: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    backend: Backend = "local",
+    lock_timeout: float | None = None,
+) -> dict[str, Any]:
+    """:func:`run_job` on one row of a trial table; returns its summary row as a dict (the
+    status is recorded in the table file: reload or ``df.behavior.refresh()`` to see it)."""
+    ctx = TrialContext.from_row(row, store.table_info(row), lock_timeout=lock_timeout)  # type: ignore[arg-type]
+    out = run_job([ctx], job, params, backend=backend, progress=False, lock_timeout=lock_timeout)
+    return out.iloc[0].to_dict()

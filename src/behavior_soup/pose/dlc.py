@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._torch import resolve_device
 from ..errors import DataFormatError, ItemNotFoundError, require
 from .data import PoseData
 from .io import load_pose
@@ -35,18 +36,6 @@ GPU_NET = "resnet_50"
 def _deeplabcut() -> Any:
     dlc = require("deeplabcut", "pose", "DeepLabCut training and inference")
     return dlc
-
-
-def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` if a GPU is usable, else ``"cpu"``; ``"cuda"`` without a GPU
-    raises ValueError."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"expected a CUDA GPU for device={device!r}, found none; use device='cpu' or 'auto'")
-    return device
 
 
 def default_net_type(device: str) -> str:

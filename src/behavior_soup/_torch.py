@@ -1,0 +1,38 @@
+"""Small torch helpers shared by the ethogram and pose stacks (torch imported when called)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import DeviceError, require
+
+
+def torch() -> Any:
+    """``import torch``, or a :class:`MissingDependencyError` naming the ``ethogram`` extra."""
+    return require("torch", "ethogram", "the ethogram models")
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` -> ``"cuda"`` if a GPU is usable, else ``"cpu"``.
+
+    Raises
+    ------
+    DeviceError
+        ``"cuda"`` (or ``"cuda:N"``) asked for without a usable GPU.
+    """
+    t = torch()
+    if device == "auto":
+        return "cuda" if t.cuda.is_available() else "cpu"
+    if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):
+        raise ValueError(f"expected device 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    if device.startswith("cuda") and not t.cuda.is_available():
+        raise DeviceError(f"expected a CUDA GPU for device={device!r}, found none; use device='cpu' or 'auto'")
+    return device
+
+
+def seed_all(seed: int) -> None:
+    """Seed torch's CPU and CUDA generators (numpy generators are passed explicitly)."""
+    t = torch()
+    t.manual_seed(seed)
+    if t.cuda.is_available():
+        t.cuda.manual_seed_all(seed)

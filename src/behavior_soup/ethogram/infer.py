@@ -1,0 +1,319 @@
+"""Ethogram inference on one trial: features, sequence model, thresholds, minimum bout length.
+
+Results go to the trial's ``outputs.h5``::
+
+    <trial>/<mode>/features    spatial, flow (T, 512) float32; logits, probabilities (T, C) float32
+    <trial>/<mode>/sequence    logits, probabilities (T, C) float32
+    <trial>/<mode>/ethogram    array (T, C) int8 (1: behavior present), thresholds (C,), min_bout
+
+each with ``behaviors`` (C,) str (background first) and provenance (checkpoints and their
+model ids, parameters, versions, times). The three groups are written together,
+all-or-nothing, replacing an earlier run's.
+
+The video is decoded once, sequentially, in a background thread that also normalises the
+frames, while the networks run (see :func:`.frames.stream_clips`). Loaded networks are kept
+in a small cache, so running many trials in one process loads each checkpoint once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._torch import resolve_device
+from .._torch import torch as _torch
+from ..errors import ModelError, OutputsError
+from ..jobs import TrialContext
+from ..provenance import Provenance, package_versions
+from .build import from_checkpoint
+from .checkpoint import VERSION_PACKAGES, load_checkpoint
+from .frames import stream_clips, view_paths
+from .postprocess import postprocess
+
+__all__ = ["extract_features", "features_key", "infer_trial", "run_sequence", "trial_features"]
+
+log = logging.getLogger(__name__)
+
+_CACHE: OrderedDict[tuple, tuple[dict, Any]] = OrderedDict()
+_CACHE_SIZE = 4
+
+
+def _prov(job: str, params: dict[str, Any]) -> Provenance:
+    return Provenance(job, params, versions=package_versions(VERSION_PACKAGES))
+
+
+def features_key(mode: str) -> str:
+    return f"{mode}/features"
+
+
+def load_model(path: str | os.PathLike, kind: str, device: str, mode: str | None = None) -> tuple[dict, Any]:
+    """``(checkpoint metadata, network on device in eval mode)``, cached by path, file
+    modification time and device."""
+    torch = _torch()
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"expected a {kind} checkpoint at {str(p)!r}, found none")
+    key = (str(p.resolve()), p.stat().st_mtime_ns, kind, device)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        meta, net = _CACHE[key]
+    else:
+        ckpt = load_checkpoint(p, kind=kind)  # type: ignore[arg-type]
+        net = from_checkpoint(ckpt).to(device)
+        if kind == "feature_extractor" and not net.spatial.is3d:
+            net = net.to(memory_format=torch.channels_last)
+        meta = {k: v for k, v in ckpt.items() if k not in ("state_dict", "optimizer", "history")}
+        _CACHE[key] = (meta, net)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    if mode is not None and meta.get("mode") != mode:
+        raise ModelError(f"expected a {kind} checkpoint of mode {mode!r}, got mode {meta.get('mode')!r} at {str(p)!r}")
+    return meta, net
+
+
+def extract_features(
+    ctx: TrialContext,
+    feature_model: str | os.PathLike,
+    *,
+    device: str = "auto",
+    batch_size: int = 32,
+    amp: bool | None = None,
+    progress: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Run a feature extractor over every frame of a trial.
+
+    Returns
+    -------
+    arrays
+        ``spatial``, ``flow`` ``(T, 512)`` float32; ``logits``, ``probabilities``
+        ``(T, C)`` float32.
+    meta
+        The checkpoint's metadata.
+    """
+    torch = _torch()
+    dev = resolve_device(device)
+    meta, net = load_model(feature_model, "feature_extractor", dev)
+    views = tuple(meta["views"]) if meta.get("views") else None
+    paths = view_paths(ctx, views)
+    use_amp = (dev != "cpu") if amp is None else amp
+    channels_last = not net.spatial.is3d
+    parts: dict[str, list[np.ndarray]] = {"spatial": [], "flow": [], "logits": []}
+    stream = stream_clips(paths, tuple(meta["input_size"]), meta["n_frames"], meta["norm"], batch_size)
+    with torch.inference_mode(), torch.autocast(device_type=dev.split(":")[0], enabled=use_amp):
+        for x in tqdm(stream, desc=f"features {ctx.label}", disable=not progress, unit="batch"):
+            x = x.to(dev, non_blocking=True)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            o = net(x)
+            for k in parts:
+                parts[k].append(o[k].float().cpu().numpy())
+    arrays = {k: np.concatenate(v).astype(np.float32, copy=False) for k, v in parts.items()}
+    arrays["probabilities"] = (1.0 / (1.0 + np.exp(-arrays["logits"]))).astype(np.float32)
+    return arrays, meta
+
+
+def _features_provenance(meta: dict, feature_model: str | os.PathLike, params: dict) -> Provenance:
+    return _prov(
+        "feature_extractor_infer",
+        {**params, "checkpoint": str(feature_model), "model_id": meta["model_id"], "mode": meta["mode"]},
+    )
+
+
+def trial_features(
+    ctx: TrialContext,
+    feature_model: str | os.PathLike,
+    *,
+    device: str = "auto",
+    batch_size: int = 32,
+    reuse: bool = True,
+    write: bool = True,
+) -> dict[str, Any]:
+    """The trial's features from ``feature_model``: read from ``outputs.h5`` when stored ones
+    were made by the same checkpoint (same model id) and ``reuse``, else extracted (and
+    stored when ``write``).
+
+    Returns
+    -------
+    dict
+        The arrays of :func:`extract_features`, ``features`` ``(T, 1024)`` float32 (spatial
+        then flow), ``behaviors``, ``meta`` and ``reused`` (bool).
+    """
+    meta = load_model(feature_model, "feature_extractor", resolve_device(device))[0]
+    key = features_key(meta["mode"])
+    if reuse:
+        try:
+            prov = ctx.provenance(key)
+        except OutputsError:
+            prov = {}
+        if prov.get("params", {}).get("model_id") == meta["model_id"]:
+            d = ctx.read(key)
+            return _with_features(d, meta, reused=True)
+    prov = _features_provenance(meta, feature_model, {"batch_size": batch_size})
+    arrays, _ = extract_features(ctx, feature_model, device=device, batch_size=batch_size)
+    data = {**arrays, "behaviors": list(meta["behaviors"])}
+    if write:
+        ctx.write(key, data, prov.finish())
+    return _with_features(data, meta, reused=False)
+
+
+def _with_features(d: dict, meta: dict, reused: bool) -> dict[str, Any]:
+    feats = np.concatenate([d["spatial"], d["flow"]], axis=1).astype(np.float32, copy=False)
+    return {**d, "features": feats, "behaviors": list(meta["behaviors"]), "meta": meta, "reused": reused}
+
+
+def run_sequence(
+    features: np.ndarray, sequence_model: str | os.PathLike, *, device: str = "auto"
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """TGMJ over a whole trial's features ``(T, D)`` float32.
+
+    Returns
+    -------
+    logits, probabilities
+        ``(T, C)`` float32.
+    meta
+        The checkpoint's metadata.
+    """
+    torch = _torch()
+    dev = resolve_device(device)
+    meta, net = load_model(sequence_model, "sequence", dev)
+    d = meta["architecture"]["in_features"]
+    if features.ndim != 2 or features.shape[1] != d:
+        raise ModelError(f"expected features of shape (T, {d}) for this sequence model, got {features.shape}")
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(features.T, dtype=np.float32))[None].to(dev)
+        logits = net(x)[0].T.float().cpu().numpy()
+    probs = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+    return logits.astype(np.float32), probs, meta
+
+
+def infer_trial(
+    ctx: TrialContext,
+    feature_model: str | os.PathLike,
+    sequence_model: str | os.PathLike,
+    *,
+    mode: str | None = None,
+    device: str = "auto",
+    batch_size: int = 32,
+    min_bout: int = 1,
+    reuse_features: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Feature extraction + sequence model + thresholds + minimum bout length for one trial,
+    written to ``outputs.h5`` (see the module docstring). Returns a small summary: mode,
+    frames, and the fraction of frames of each behavior."""
+    if not isinstance(min_bout, int) or min_bout < 1:
+        raise ValueError(f"expected min_bout >= 1 (frames), got {min_bout!r}")
+    dev = resolve_device(device)
+    fe_meta = load_model(feature_model, "feature_extractor", dev, mode=mode)[0]
+    mode = fe_meta["mode"]
+    seq_meta = load_model(sequence_model, "sequence", dev, mode=mode)[0]
+    if list(seq_meta["behaviors"]) != list(fe_meta["behaviors"]):
+        raise ModelError(
+            f"expected a sequence model with the feature extractor's behaviors {fe_meta['behaviors']}, "
+            f"got {seq_meta['behaviors']}"
+        )
+    params = {"device": device, "batch_size": batch_size, "min_bout": min_bout}
+    fprov = _features_provenance(fe_meta, feature_model, {"batch_size": batch_size})
+    f = trial_features(ctx, feature_model, device=device, batch_size=batch_size, reuse=reuse_features, write=False)
+    fprov.finish()
+    results = _sequence_results(
+        f["features"], seq_meta, sequence_model, list(fe_meta["behaviors"]), mode, params, device, min_bout
+    )
+    results[f"{mode}/ethogram"][1].params.update(
+        {"feature_extractor": str(feature_model), "feature_extractor_id": fe_meta["model_id"]}
+    )
+    if not f["reused"]:
+        results[features_key(mode)] = (
+            {k: f[k] for k in ("spatial", "flow", "logits", "probabilities")} | {"behaviors": f["behaviors"]},
+            fprov,
+        )
+    return _write(ctx, results, mode)
+
+
+def _check_behaviors(behaviors: list[str], seq_meta: dict) -> None:
+    if list(seq_meta["behaviors"]) != list(behaviors):
+        raise ModelError(
+            f"expected a sequence model for the features' behaviors {list(behaviors)}, got {seq_meta['behaviors']}"
+        )
+
+
+def _sequence_results(
+    features: np.ndarray,
+    seq_meta: dict,
+    sequence_model: str | os.PathLike,
+    behaviors: list[str],
+    mode: str,
+    params: dict,
+    device: str,
+    min_bout: int,
+) -> dict[str, tuple[dict, Provenance]]:
+    _check_behaviors(behaviors, seq_meta)
+    ids = {"sequence": str(sequence_model), "sequence_id": seq_meta["model_id"], "mode": mode}
+    sprov = _prov("sequence_infer", {**params, **ids})
+    eprov = _prov("behavior_infer", {**params, **ids})
+    logits, probs, _ = run_sequence(features, sequence_model, device=device)
+    sprov.finish()
+    thr = np.asarray(seq_meta["thresholds"], dtype=np.float64)
+    ethogram = postprocess(probs, thr, min_bout)
+    return {
+        f"{mode}/sequence": ({"logits": logits, "probabilities": probs, "behaviors": behaviors}, sprov),
+        f"{mode}/ethogram": (
+            {"array": ethogram, "behaviors": behaviors, "thresholds": thr, "min_bout": np.int64(min_bout)},
+            eprov.finish(),
+        ),
+    }
+
+
+def _write(ctx: TrialContext, results: dict[str, tuple[dict, Provenance]], mode: str) -> dict[str, Any]:
+    from .. import outputs
+
+    outputs.write_results(
+        ctx.outputs_file,
+        trial_id=ctx.trial_id,
+        uuid=ctx.uuid,
+        results=results,
+        session=(ctx.animal_id, ctx.session_id),
+        lock_timeout=ctx.lock_timeout,
+    )
+    ethogram = results[f"{mode}/ethogram"][0]["array"]
+    behaviors = results[f"{mode}/ethogram"][0]["behaviors"]
+    return {
+        "mode": mode,
+        "n_frames": int(len(ethogram)),
+        "fraction": {b: float(ethogram[:, i].mean()) for i, b in enumerate(behaviors)},
+    }
+
+
+def sequence_from_stored(
+    ctx: TrialContext, sequence_model: str | os.PathLike, *, device: str = "auto", min_bout: int = 1
+) -> dict[str, Any]:
+    """Run a sequence model on the trial's stored ``<mode>/features`` (from
+    ``row.feature_extractor.infer``) and write ``<mode>/sequence`` and ``<mode>/ethogram``.
+
+    Raises
+    ------
+    OutputsError
+        No stored features for the sequence model's mode.
+    """
+    if not isinstance(min_bout, int) or min_bout < 1:
+        raise ValueError(f"expected min_bout >= 1 (frames), got {min_bout!r}")
+    dev = resolve_device(device)
+    seq_meta = load_model(sequence_model, "sequence", dev)[0]
+    mode = seq_meta["mode"]
+    try:
+        d = ctx.read(features_key(mode))
+    except OutputsError as exc:
+        raise OutputsError(
+            f"expected stored {mode!r} features for {ctx.label}, found none; run "
+            f"row.feature_extractor.infer(mode={mode!r}) first"
+        ) from exc
+    feats = np.concatenate([d["spatial"], d["flow"]], axis=1).astype(np.float32, copy=False)
+    params = {"device": device, "min_bout": min_bout}
+    results = _sequence_results(feats, seq_meta, sequence_model, list(d["behaviors"]), mode, params, device, min_bout)
+    return _write(ctx, results, mode)

@@ -1,0 +1,101 @@
+"""The TGMJ sequence model: temporal Gaussian mixture (TGM) layers over per-frame features.
+
+A TGM layer (Piergiovanni & Ryoo, 2019) convolves each feature channel in time with a few
+kernels, each a learned soft mixture of Gaussians whose centres and widths are learned; a
+1×1 convolution then mixes the results back to the layer's width. TGMJ stacks TGM layers on a
+reduced projection of the features and adds ("joins") a frame-wise head on that projection,
+so the model can only refine what the features already say.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["TGM", "TGMJ"]
+
+
+class TGM(nn.Module):
+    """One temporal Gaussian mixture layer: ``(N, C, T) -> (N, C, T)``, any ``T``.
+
+    Parameters
+    ----------
+    channels
+        Feature channels in and out.
+    n_gaussians
+        Learned Gaussians shared by the kernels.
+    n_kernels
+        Temporal kernels, each a softmax mixture of the Gaussians.
+    length
+        Kernel length in frames (odd).
+    """
+
+    def __init__(self, channels: int, n_gaussians: int = 16, n_kernels: int = 8, length: int = 31) -> None:
+        super().__init__()
+        if length % 2 == 0 or length < 3:
+            raise ValueError(f"expected an odd kernel length >= 3, got {length}")
+        self.length = length
+        self.center = nn.Parameter(torch.linspace(-0.9, 0.9, n_gaussians))
+        self.log_sigma = nn.Parameter(torch.full((n_gaussians,), math.log(length / 8)))
+        self.mix = nn.Parameter(0.1 * torch.randn(n_kernels, n_gaussians))
+        self.out = nn.Conv1d(channels * n_kernels, channels, 1)
+
+    def kernels(self) -> torch.Tensor:
+        """``(n_kernels, length)``: each row sums to 1."""
+        half = (self.length - 1) / 2
+        t = torch.arange(self.length, device=self.center.device, dtype=self.center.dtype) - half
+        mu = torch.tanh(self.center) * half
+        sigma = self.log_sigma.exp().clamp(min=0.5)
+        g = torch.exp(-0.5 * ((t[None, :] - mu[:, None]) / sigma[:, None]) ** 2)
+        g = g / g.sum(dim=1, keepdim=True)
+        return torch.softmax(self.mix, dim=1) @ g
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t = x.shape
+        k = self.kernels()
+        y = F.conv1d(x.reshape(n * c, 1, t), k[:, None, :], padding=self.length // 2)
+        return self.out(y.reshape(n, c * k.shape[0], t))
+
+
+class TGMJ(nn.Module):
+    """Per-frame features ``(N, D, T)`` -> class logits ``(N, n_classes, T)``.
+
+    Parameters
+    ----------
+    in_features
+        ``D``: 1024 for two 512-d streams.
+    n_classes
+        Behaviors, background included.
+    hidden
+        Width of the projection the TGM layers work on.
+    n_layers
+        TGM layers.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        n_classes: int,
+        hidden: int = 128,
+        n_layers: int = 3,
+        n_gaussians: int = 16,
+        n_kernels: int = 8,
+        length: int = 31,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.reduce = nn.Conv1d(in_features, hidden, 1)
+        self.layers = nn.ModuleList(TGM(hidden, n_gaussians, n_kernels, length) for _ in range(n_layers))
+        self.dropout = nn.Dropout(dropout)
+        self.head_sequence = nn.Conv1d(hidden, n_classes, 1)
+        self.head_frame = nn.Conv1d(hidden, n_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h0 = F.relu(self.reduce(self.dropout(x)))
+        h = h0
+        for layer in self.layers:
+            h = F.relu(layer(h)) + h
+        return self.head_sequence(self.dropout(h)) + self.head_frame(self.dropout(h0))

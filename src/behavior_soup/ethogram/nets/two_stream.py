@@ -1,0 +1,163 @@
+"""The hidden two-stream feature extractor: a spatial stream on the frames and a flow stream on
+the optic flow a (frozen) flow generator makes from them, each a ResNet giving a 512-d feature
+per frame and class logits; the two streams' logits are averaged.
+
+Backbones are torchvision's ResNets (2-D ``resnet18``, ``resnet50``) and a 3-D ResNet-34 built
+from torchvision's ``VideoResNet`` parts. No weights are downloaded: networks start from a
+random initialisation, or from a user-supplied weight file (:func:`load_backbone_weights`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+__all__ = ["BACKBONES", "HiddenTwoStream", "build_backbone", "load_backbone_weights"]
+
+FEATURE_DIM = 512
+
+
+def _resnet2d(name: str, in_channels: int) -> tuple[nn.Module, int]:
+    import torchvision
+
+    net = getattr(torchvision.models, name)(weights=None)
+    if in_channels != 3:
+        net.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+    dim = net.fc.in_features
+    net.fc = nn.Identity()
+    return net, dim
+
+
+def _resnet3d_34(in_channels: int) -> tuple[nn.Module, int]:
+    from torchvision.models.video.resnet import BasicBlock, BasicStem, Conv3DSimple, VideoResNet
+
+    net = VideoResNet(BasicBlock, [Conv3DSimple] * 4, [3, 4, 6, 3], BasicStem)
+    if in_channels != 3:
+        net.stem[0] = nn.Conv3d(in_channels, 64, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False)
+    net.fc = nn.Identity()
+    return net, 512
+
+
+#: Backbone name -> (builder(in_channels) -> (module, feature width), is 3-D).
+BACKBONES: dict[str, tuple[Callable[[int], tuple[nn.Module, int]], bool]] = {
+    "resnet18": (lambda c: _resnet2d("resnet18", c), False),
+    "resnet50": (lambda c: _resnet2d("resnet50", c), False),
+    "resnet3d_34": (_resnet3d_34, True),
+}
+
+
+def build_backbone(name: str, in_channels: int) -> tuple[nn.Module, int, bool]:
+    """A randomly initialised backbone without its classifier: ``(module, width, is_3d)``."""
+    try:
+        builder, is3d = BACKBONES[name]
+    except KeyError:
+        raise ValueError(f"expected a backbone in {sorted(BACKBONES)}, got {name!r}") from None
+    net, dim = builder(in_channels)
+    return net, dim, is3d
+
+
+def load_backbone_weights(net: nn.Module, path: str | os.PathLike) -> list[str]:
+    """Load a user-supplied weight file (a ``state_dict`` saved with ``torch.save``, e.g.
+    ImageNet or Kinetics weights) into a backbone, ignoring classifier weights.
+
+    A first convolution whose input channels differ (a flow stream has ``2 * (L - 1)``) gets
+    the file's filters averaged over their input channels and repeated, as is usual for
+    flow streams. Returns the names of the backbone's parameters the file did not provide.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    own = net.state_dict()
+    use = {}
+    for k, v in state.items():
+        if k not in own or k.startswith("fc."):
+            continue
+        target = own[k]
+        if v.shape != target.shape and v.ndim == target.ndim and v.ndim >= 4 and v.shape[0] == target.shape[0]:
+            v = v.mean(dim=1, keepdim=True).expand_as(target).clone() * (v.shape[1] / target.shape[1])
+        if v.shape != target.shape:
+            raise ValueError(f"expected {k} of shape {tuple(target.shape)} in {str(path)!r}, got {tuple(v.shape)}")
+        use[k] = v
+    if not use:
+        raise ValueError(f"expected backbone weights in {str(path)!r}, found no parameter names in common")
+    net.load_state_dict(use, strict=False)
+    return sorted(set(own) - set(use))
+
+
+class _Stream(nn.Module):
+    def __init__(self, backbone: str, in_channels: int, n_classes: int, dropout: float) -> None:
+        super().__init__()
+        self.backbone, dim, self.is3d = build_backbone(backbone, in_channels)
+        self.project = nn.Identity() if dim == FEATURE_DIM else nn.Sequential(nn.Linear(dim, FEATURE_DIM), nn.ReLU())
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(FEATURE_DIM, n_classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feat = self.project(self.backbone(x))
+        return feat, self.fc(self.dropout(feat))
+
+
+class HiddenTwoStream(nn.Module):
+    """Flow generator + spatial stream + flow stream, fused by averaging logits.
+
+    Parameters
+    ----------
+    flow_generator
+        A flow generator (see :mod:`.flow`); frozen (kept in eval mode, no gradients)
+        unless ``train_flow``.
+    backbone
+        Backbone of both streams (see :data:`BACKBONES`).
+    n_frames
+        Clip length ``L`` the flow generator takes.
+    n_classes
+        Behaviors, background included.
+
+    Forward takes the clip ``(N, 3 * L, H, W)`` float32 and returns a dict: ``spatial`` and
+    ``flow`` ``(N, 512)`` features, ``spatial_logits``, ``flow_logits`` and ``logits``
+    ``(N, n_classes)``. A 2-D spatial stream sees the centre frame, a 3-D one the whole clip
+    ``(N, 3, L, H, W)``; the flow stream sees the finest flow, stacked ``(N, 2(L-1), H/2, W/2)``
+    (2-D) or ``(N, 2, L-1, H/2, W/2)`` (3-D).
+    """
+
+    def __init__(
+        self,
+        flow_generator: nn.Module,
+        backbone: str,
+        n_frames: int,
+        n_classes: int,
+        dropout: float = 0.25,
+        train_flow: bool = False,
+    ) -> None:
+        super().__init__()
+        self.flow_generator = flow_generator
+        self.n_frames = n_frames
+        self.train_flow = train_flow
+        self.spatial = _Stream(backbone, 3, n_classes, dropout)
+        self.flow = _Stream(backbone, 2 if self.spatial.is3d else 2 * (n_frames - 1), n_classes, dropout)
+        for p in self.flow_generator.parameters():
+            p.requires_grad_(train_flow)
+
+    def train(self, mode: bool = True) -> HiddenTwoStream:
+        super().train(mode)
+        if not self.train_flow:
+            self.flow_generator.eval()
+        return self
+
+    def forward(self, clip: torch.Tensor) -> dict[str, torch.Tensor]:
+        n, c, h, w = clip.shape
+        L = c // 3
+        with torch.set_grad_enabled(self.train_flow and torch.is_grad_enabled()):
+            flow = self.flow_generator(clip)[0]
+        if self.spatial.is3d:
+            frames = clip.reshape(n, L, 3, h, w).permute(0, 2, 1, 3, 4)
+            fh, fw = flow.shape[-2:]
+            flow = flow.reshape(n, L - 1, 2, fh, fw).permute(0, 2, 1, 3, 4)
+        else:
+            mid = L // 2
+            frames = clip[:, 3 * mid : 3 * mid + 3]
+        fs, ls = self.spatial(frames)
+        ff, lf = self.flow(flow)
+        return {"spatial": fs, "flow": ff, "spatial_logits": ls, "flow_logits": lf, "logits": 0.5 * (ls + lf)}
