@@ -111,7 +111,7 @@ def _demo(out: Path, progress: bool, dlc_epochs: int = 0, ethogram_epochs: int =
     table = out / "tables" / "behavior.h5"
     if raw.exists() or table.exists():
         raise SystemExit(f"expected an empty --out folder, found earlier demo files in {out}; pass another --out")
-    sd = make_sample_data(raw)
+    sd = make_sample_data(raw, n_animals=3)
     print(
         f"sample data: {len(sd.animals)} animals x {len(sd.sessions)} session(s) x {len(sd.trials)} trials, and one recording, in {raw}"
     )

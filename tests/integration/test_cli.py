@@ -21,18 +21,18 @@ def test_demo_and_info(tmp_path):
         timeout=600,
     )
     assert r.returncode == 0, r.stderr
-    assert "video_stats: 6/6 trials done" in r.stdout
+    assert "video_stats: 9/9 trials done" in r.stdout
     assert "sta: 1/1 recordings done" in r.stdout
     assert "corr with true kernel" in r.stdout
-    assert "tracked head_from_ears on 6/6 trials" in r.stdout
-    assert "ethograms written for 6/6 trials" in r.stdout and "held-out m2/2024-01-05/trial 3: F1 still" in r.stdout
+    assert "tracked head_from_ears on 9/9 trials" in r.stdout
+    assert "ethograms written for 9/9 trials" in r.stdout and "held-out m3/2024-01-05/trial 3: F1 still" in r.stdout
     r = subprocess.run(
         [sys.executable, "-m", "behavior_soup.cli", "info", str(out / "tables" / "behavior.h5")],
         capture_output=True,
         text=True,
     )
     assert r.returncode == 0, r.stderr
-    assert "trials       7" in r.stdout and "revision" in r.stdout
+    assert "trials       10" in r.stdout and "revision" in r.stdout
     r = subprocess.run(
         [sys.executable, "-m", "behavior_soup.cli", "info", str(tmp_path / "missing.h5")],
         capture_output=True,
