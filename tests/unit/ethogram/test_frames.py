@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def test_trial_frames_concatenates_views_and_caches(ctx):
     front = read_video(ctx.video_path("front"), size=(32, 32))
     side = read_video(ctx.video_path("side"), size=(32, 32))
     assert np.array_equal(frames[:, :, :32], front) and np.array_equal(frames[:, :, 32:], side)
-    cached = list((ctx.output_root and __import__("pathlib").Path(ctx.output_root) / "cache" / "frames").glob("*.npy"))
+    cached = list((Path(ctx.output_root) / "cache" / "frames").glob("*.npy"))
     assert len(cached) == 1
     # a second call reads the cache (same file, not rewritten)
     mtime = cached[0].stat().st_mtime_ns
