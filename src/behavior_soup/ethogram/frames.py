@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import MissingViewError, VideoError
 from ..jobs import TrialContext
 from ..schema import VIEWS
-from ..video import VideoReader, iter_concatenated, probe
+from ..video import iter_concatenated, probe
 
 __all__ = ["clip_batch", "n_frames_of", "norm_stats", "stream_clips", "trial_frames", "view_paths", "window_index"]
 
@@ -74,9 +74,7 @@ def trial_frames(
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob(f"{ctx.uuid}_{size[0]}x{size[1]}_*.npy"):
             old.unlink(missing_ok=True)  # the videos changed
-        first = VideoReader(paths[0], verify=False)
-        n_claimed = first.info.n_frames
-        first.close()
+        n_claimed = probe(paths[0]).n_frames
         frames = np.concatenate(list(iter_concatenated(paths, _per_view(size, len(paths)), chunk=256)))
         if len(frames) != n_claimed:
             raise VideoError(f"expected {n_claimed} frames in {ctx.label}, decoded {len(frames)}")

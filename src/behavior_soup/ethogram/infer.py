@@ -271,16 +271,7 @@ def _sequence_results(
 
 
 def _write(ctx: TrialContext, results: dict[str, tuple[dict, Provenance]], mode: str) -> dict[str, Any]:
-    from .. import outputs
-
-    outputs.write_results(
-        ctx.outputs_file,
-        trial_id=ctx.trial_id,
-        uuid=ctx.uuid,
-        results=results,
-        session=(ctx.animal_id, ctx.session_id),
-        lock_timeout=ctx.lock_timeout,
-    )
+    ctx.write_many(results)
     ethogram = results[f"{mode}/ethogram"][0]["array"]
     behaviors = results[f"{mode}/ethogram"][0]["behaviors"]
     return {

@@ -97,13 +97,16 @@ class TrialContext:
 
     def write(self, key: str, data: Mapping[str, Any], provenance: Provenance) -> None:
         """Write a result for this trial into its session's ``outputs.h5``."""
-        outputs.write_result(
+        self.write_many({key: (data, provenance)})
+
+    def write_many(self, results: Mapping[str, tuple[Mapping[str, Any], Provenance]]) -> None:
+        """Write several results for this trial all-or-nothing (see
+        :func:`behavior_soup.outputs.write_results`)."""
+        outputs.write_results(
             self.outputs_file,
             trial_id=self.trial_id,
             uuid=self.uuid,
-            key=key,
-            data=data,
-            provenance=provenance,
+            results=results,
             session=(self.animal_id, self.session_id),
             lock_timeout=self.lock_timeout,
         )

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import outputs
 from ..errors import DataFormatError
 from ..jobs import TrialContext, register_job
 from ..paths import is_inside
@@ -76,14 +75,7 @@ def _check_frames(ctx: TrialContext, view: str, pose: PoseData, what: str) -> fl
 
 
 def _write_pose(ctx: TrialContext, entries: dict[str, tuple[PoseData, Provenance]]) -> None:
-    outputs.write_results(
-        ctx.outputs_file,
-        trial_id=ctx.trial_id,
-        uuid=ctx.uuid,
-        results={k: (p.to_result(), prov) for k, (p, prov) in entries.items()},
-        session=(ctx.animal_id, ctx.session_id),
-        lock_timeout=ctx.lock_timeout,
-    )
+    ctx.write_many({k: (p.to_result(), prov) for k, (p, prov) in entries.items()})
 
 
 @register_job("pose_infer", "pose")
@@ -153,16 +145,7 @@ def pose_track_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, An
     }
     state = process_tracking(pose, method, fps=float(fps), **kw)
     prov.params.update(fps=float(fps), units=state.attrs["units"], bodyparts_used=state.attrs["bodyparts"])
-    outputs.write_result(
-        ctx.outputs_file,
-        trial_id=ctx.trial_id,
-        uuid=ctx.uuid,
-        key=f"tracking/{method}",
-        data={"state": state},
-        provenance=prov.finish(),
-        session=(ctx.animal_id, ctx.session_id),
-        lock_timeout=ctx.lock_timeout,
-    )
+    ctx.write(f"tracking/{method}", {"state": state}, prov.finish())
     v = state["valid"].to_numpy()
     return {"method": method, "valid_fraction": float(v.mean()), "units": state.attrs["units"]}
 

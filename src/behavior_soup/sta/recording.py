@@ -159,14 +159,7 @@ def sta_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
     )
     prov.finish()
     to_write = {f"sta/{unit_key(u)}": (_as_data(u, r, rec["fps"]), prov) for u, r in results.items()}
-    outputs.write_results(
-        ctx.outputs_file,
-        trial_id=ctx.trial_id,
-        uuid=ctx.uuid,
-        results=to_write,
-        session=(ctx.animal_id, ctx.session_id),
-        lock_timeout=ctx.lock_timeout,
-    )
+    ctx.write_many(to_write)
     return {"units": list(results), "n_spikes": {u: r.n_spikes for u, r in results.items()}}
 
 
