@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,21 +22,11 @@ from .errors import DataRootError, ItemExistsError, ItemNotFoundError, MissingVi
 from .naming import NamingRule
 from .paths import check_root, resolve, to_relative_posix, validate_relative
 
-__all__ = ["DiscoveredTrial", "add_items", "add_row", "discover_trials", "remove_items"]
+__all__ = ["add_items", "add_row", "discover_trials", "remove_items"]
 
 log = logging.getLogger(__name__)
 
 OnMissingView = Literal["warn", "raise", "skip"]
-
-
-@dataclass(frozen=True)
-class DiscoveredTrial:
-    """A trial found on disk: its ids and the relative POSIX path of each view found."""
-
-    animal_id: str
-    session_id: str
-    trial_id: int
-    videos: Mapping[str, str] = field(default_factory=dict)
 
 
 def _subdirs(path: Path) -> list[str]:
@@ -48,6 +36,9 @@ def _subdirs(path: Path) -> list[str]:
 
 def _session_files(session_dir: Path, depth: int) -> list[str]:
     """Relative POSIX paths of files up to ``depth`` folder levels below ``session_dir``."""
+    if depth == 0:
+        with os.scandir(session_dir) as it:
+            return [e.name for e in it if not e.name.startswith(".") and e.is_file()]
     out: list[str] = []
     stack = [(session_dir, "")]
     while stack:
@@ -64,23 +55,56 @@ def _session_files(session_dir: Path, depth: int) -> list[str]:
     return out
 
 
-def discover_session(raw_root: Path, animal_id: str, session_id: str, rule: NamingRule) -> list[DiscoveredTrial]:
+#: Columns of a discovery (see :func:`discover_trials`).
+DISCOVERY_COLUMNS: tuple[str, ...] = (
+    "animal_id",
+    "session_id",
+    "trial_id",
+    *(schema.view_column(v) for v in schema.VIEWS),
+)
+
+Found = dict[str, np.ndarray]
+
+
+def _found(animal_id: str, session_id: str, trial_ids: Any, videos: Mapping[str, Any]) -> Found:
+    """The trials of one session as columns (:data:`DISCOVERY_COLUMNS`): trial ids and, per
+    view, an array of paths (or one path for a single trial)."""
+    ids = np.atleast_1d(np.asarray(trial_ids, dtype=np.int64))
+    n = len(ids)
+    data: Found = {
+        "animal_id": np.full(n, animal_id, dtype=object),
+        "session_id": np.full(n, session_id, dtype=object),
+        "trial_id": ids,
+    }
+    for view in schema.VIEWS:
+        col = np.full(n, "", dtype=object)
+        col[:] = videos.get(view, "")
+        data[schema.view_column(view)] = col
+    return data
+
+
+def _scan_session(raw_root: Path, animal_id: str, session_id: str, rule: NamingRule) -> Found:
     """Trials of one session folder, sorted by trial id."""
-    session_dir = raw_root / animal_id / session_id
-    found: dict[int, dict[str, str]] = defaultdict(dict)
-    for rel in _session_files(session_dir, rule.depth()):
-        m = rule.match(rel)
-        if m is None:
-            continue
-        view, trial = m
-        full_rel = f"{animal_id}/{session_id}/{rel}"
-        if view in found[trial]:
+    paths, views, trials = rule.match_all(_session_files(raw_root / animal_id / session_id, rule.depth()))
+    ids = np.unique(trials)
+    prefix = f"{animal_id}/{session_id}/"
+    columns: dict[str, np.ndarray] = {}
+    for view in schema.VIEWS:
+        mine = views == view
+        t, p = trials[mine], paths[mine]
+        order = np.argsort(t, kind="stable")
+        t, p = t[order], p[order]
+        dup = np.flatnonzero(t[1:] == t[:-1])
+        if len(dup):
+            i = dup[0]
             raise ItemExistsError(
-                f"expected one {view!r} video for trial {trial} of {animal_id}/{session_id}, found "
-                f"{found[trial][view]!r} and {full_rel!r}"
+                f"expected one {view!r} video for trial {t[i]} of {animal_id}/{session_id}, found "
+                f"{prefix + p[i]!r} and {prefix + p[i + 1]!r}"
             )
-        found[trial][view] = full_rel
-    return [DiscoveredTrial(animal_id, session_id, t, dict(v)) for t, v in sorted(found.items())]
+        col = np.full(len(ids), "", dtype=object)
+        col[np.searchsorted(ids, t)] = prefix + p
+        columns[view] = col
+    return _found(animal_id, session_id, ids, columns)
 
 
 def discover_trials(
@@ -89,8 +113,16 @@ def discover_trials(
     session_id: str | None = None,
     trial_id: int | None = None,
     rule: NamingRule | None = None,
-) -> list[DiscoveredTrial]:
+) -> pd.DataFrame:
     """Find trials under ``<raw_root>/<animal_id>[/<session_id>]`` by file-name rule.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial found, sorted by session then trial: ``animal_id``, ``session_id``
+        (str), ``trial_id`` (int64) and ``<view>_video`` for each view of
+        :data:`~behavior_soup.schema.VIEWS` (the video's path relative to the raw-data root
+        as a POSIX string, ``""`` where that view was not found).
 
     Raises
     ------
@@ -98,6 +130,18 @@ def discover_trials(
         If the animal or session folder does not exist, or the requested trial (or any
         trial, for a single requested session) is not found.
     """
+    found = _discover(raw_root, animal_id, session_id, trial_id, rule)
+    return pd.DataFrame(found, index=pd.RangeIndex(len(found["trial_id"])))
+
+
+def _discover(
+    raw_root: str | os.PathLike,
+    animal_id: str,
+    session_id: str | None,
+    trial_id: int | None,
+    rule: NamingRule | None,
+) -> Found:
+    """:func:`discover_trials` as columns."""
     root = check_root(raw_root, "raw-data root")
     rule = rule or NamingRule()
     animal_id = schema.validate_id(animal_id, "animal_id")
@@ -120,11 +164,11 @@ def discover_trials(
                 f"{animal_id}: {_subdirs(animal_dir)[:20]}"
             )
         sessions = [session_id]
-    trials: list[DiscoveredTrial] = []
+    parts: list[Found] = []
     for s in sessions:
         schema.validate_id(s, "session_id")
-        found = discover_session(root, animal_id, s, rule)
-        if not found:
+        found = _scan_session(root, animal_id, s, rule)
+        if not len(found["trial_id"]):
             msg = (
                 f"expected trial videos matching {rule.template!r} (views {sorted(rule.views)}) in "
                 f"{str(animal_dir / s)!r}, found none"
@@ -132,48 +176,63 @@ def discover_trials(
             if session_id is not None:
                 raise ItemNotFoundError(msg)
             log.warning("%s; session skipped", msg)
-        trials.extend(found)
+        parts.append(found)
+    trials = parts[0] if len(parts) == 1 else {c: np.concatenate([p[c] for p in parts]) for c in DISCOVERY_COLUMNS}
     if trial_id is not None:
         tid = schema.validate_trial_id(trial_id)
-        trials = [t for t in trials if t.trial_id == tid]
-        if not trials:
-            ids = [t.trial_id for t in discover_session(root, animal_id, session_id, rule)]
-            raise ItemNotFoundError(f"expected trial {tid} in {animal_id}/{session_id}, found trials {ids[:50]}")
+        ids = trials["trial_id"]
+        if tid not in ids:
+            raise ItemNotFoundError(
+                f"expected trial {tid} in {animal_id}/{session_id}, found trials {ids[:50].tolist()}"
+            )
+        trials = {c: v[ids == tid] for c, v in trials.items()}
     return trials
 
 
-def new_uuids(n: int) -> list[str]:
-    """``n`` random (version 4) UUIDs as strings, as :func:`uuid.uuid4` makes them, in one draw."""
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_UUID_DIGITS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+
+
+def new_uuids(n: int) -> np.ndarray:
+    """``n`` random (version 4) UUIDs as :func:`uuid.uuid4` writes them: an object array of
+    ``str``, shape ``(n,)``, made from one draw of random bytes."""
     b = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
     b[:, 6] = (b[:, 6] & 0x0F) | 0x40  # version 4
     b[:, 8] = (b[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = b.tobytes().hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * n, 32)
-    ]
+    chars = np.full((n, 36), ord("-"), dtype=np.uint8)
+    chars[:, _UUID_DIGITS] = np.stack([_HEX[b >> 4], _HEX[b & 0x0F]], axis=-1).reshape(n, 32)
+    return chars.view("S36").ravel().astype("U36").astype(object)
 
 
-def _new_rows(
-    trials: list[DiscoveredTrial], exp_type: str, model_params: Mapping[str, Any], notes: str
-) -> pd.DataFrame:
-    n = len(trials)
+def _new_rows(found: Found, exp_type: str, model_params: Mapping[str, Any], notes: str) -> pd.DataFrame:
+    """Table rows (in the schema's in-memory form) for discovered trials (see :data:`Found`)."""
+    n = len(found["trial_id"])
     now = pd.Timestamp.now(tz="UTC").as_unit("us")
-    data: dict[str, Any] = {
+
+    def strings(values: Any) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        out[:] = values
+        return out
+
+    params = np.empty(n, dtype=object)
+    for i in range(n):  # a dict per row: no aliasing between rows
+        params[i] = dict(model_params)
+    animals, sessions = found["animal_id"], found["session_id"]
+    values: dict[str, Any] = {
         "uuid": new_uuids(n),
-        "animal_id": [t.animal_id for t in trials],
-        "session_id": [t.session_id for t in trials],
-        "trial_id": np.asarray([t.trial_id for t in trials], dtype=np.int64),
-        "exp_type": [exp_type] * n,
-        "files": [{} for _ in range(n)],
-        "output_path": [f"{t.animal_id}/{t.session_id}/outputs.h5" for t in trials],
-        "model_params": [dict(model_params) for _ in range(n)],
-        "notes": [notes] * n,
+        "animal_id": animals,
+        "session_id": sessions,
+        "trial_id": found["trial_id"],
+        "exp_type": strings(exp_type),
+        "output_path": animals + "/" + sessions + "/outputs.h5",
+        "model_params": params,
+        "notes": strings(notes),
         "added_time": pd.DatetimeIndex(np.full(n, now.tz_localize(None).asm8), tz="UTC"),
     }
     for view in schema.VIEWS:
-        data[schema.view_column(view)] = [t.videos.get(view, "") for t in trials]
-    return schema.coerce(pd.DataFrame(data))
+        col = schema.view_column(view)
+        values[col] = found[col]
+    return schema.from_columns(n, values)
 
 
 def _refuse_existing(table: pd.DataFrame, new: pd.DataFrame) -> None:
@@ -230,16 +289,22 @@ def add_items(
         schema.view_column(v)
     exp_type = schema.validate_exp_type(exp_type)
     info = store.table_info(df)
-    trials = discover_trials(info.raw_root, animal_id, session_id, trial_id, info.naming_rule)
-    incomplete = [t for t in trials if any(v not in t.videos for v in views)]
-    if incomplete:
-        desc = [f"{t.animal_id}/{t.session_id}/trial {t.trial_id} (found {sorted(t.videos)})" for t in incomplete]
-        msg = f"expected views {list(views)} for every trial, {len(incomplete)} lack some: {desc[:10]}"
+    trials = _discover(info.raw_root, animal_id, session_id, trial_id, info.naming_rule)
+    lacking = np.zeros(len(trials["trial_id"]), dtype=bool)
+    for v in views:
+        lacking |= trials[schema.view_column(v)] == ""
+    if lacking.any():
+        desc = [
+            f"{trials['animal_id'][i]}/{trials['session_id'][i]}/trial {trials['trial_id'][i]} "
+            f"(found {[v for v in schema.VIEWS if trials[schema.view_column(v)][i]]})"
+            for i in np.flatnonzero(lacking)[:10]
+        ]
+        msg = f"expected views {list(views)} for every trial, {int(lacking.sum())} lack some: {desc}"
         if on_missing_view == "raise":
             raise MissingViewError(msg)
         if on_missing_view == "skip":
             warnings.warn(msg + "; they were not added", stacklevel=2)
-            trials = [t for t in trials if t not in incomplete]
+            trials = {c: v[~lacking] for c, v in trials.items()}
         else:
             warnings.warn(msg + "; they were added with the missing paths empty", stacklevel=2)
     new = _new_rows(trials, exp_type, model_params or {}, notes)
@@ -289,11 +354,10 @@ def add_row(
     root = Path(info.raw_root)
     if not root.is_dir():
         raise DataRootError(f"expected the raw-data root {info.raw_root!r} to exist, found nothing there")
-    t = DiscoveredTrial(
+    ids = (
         schema.validate_id(animal_id, "animal_id"),
         schema.validate_id(session_id, "session_id"),
         schema.validate_trial_id(trial_id),
-        {},
     )
 
     def rel_of(p: str | os.PathLike, what: str) -> str:
@@ -306,7 +370,7 @@ def add_row(
         schema.view_column(v)
     vids = {v: rel_of(p, f"{v} video") for v, p in (videos or {}).items()}
     row = _new_rows(
-        [DiscoveredTrial(t.animal_id, t.session_id, t.trial_id, vids)],
+        _found(*ids, vids),
         schema.validate_exp_type(exp_type),
         model_params or {},
         notes,

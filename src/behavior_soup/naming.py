@@ -21,9 +21,11 @@ Anything else in the template is literal.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from .schema import VIEWS
 
@@ -64,9 +66,15 @@ class NamingRule:
             raise ValueError(f"expected extensions like ('.avi', '.mp4'), got {self.extensions!r}")
         object.__setattr__(self, "views", dict(self.views))
         object.__setattr__(self, "extensions", tuple(e.lower() for e in self.extensions))
-        object.__setattr__(self, "_regex", self._compile())
+        body, flags = self._compile()
+        object.__setattr__(self, "_regex", re.compile(body, flags))
+        # the same pattern, one path per line: match_all scans a whole folder listing in one call
+        lines = re.compile(f"^(?P<path>{body})$", flags | re.MULTILINE)
+        object.__setattr__(self, "_lines", lines)
+        object.__setattr__(self, "_groups", tuple(lines.groupindex[g] - 1 for g in ("path", "view", "trial")))
+        object.__setattr__(self, "_tokens", {k.lower(): v for k, v in self.views.items()})
 
-    def _compile(self) -> re.Pattern[str]:
+    def _compile(self) -> tuple[str, int]:
         parts: list[str] = []
         pos = 0
         for m in _PLACEHOLDER.finditer(self.template):
@@ -81,20 +89,51 @@ class NamingRule:
                 parts.append(rf"(?P<trial>\d{{{int(width)}}})" if width else r"(?P<trial>\d+)")
             pos = m.end()
         parts.append(re.escape(self.template[pos:]))
-        return re.compile("".join(parts), re.IGNORECASE if "{ext}" in self.template else 0)
+        return "".join(parts), re.IGNORECASE if "{ext}" in self.template else 0
+
+    def _view(self, token: str) -> str:
+        view = self.views.get(token)
+        return self._tokens[token.lower()] if view is None else view  # type: ignore[attr-defined]
 
     def match(self, relpath: str) -> tuple[str, int] | None:
         """``(view, trial_id)`` if ``relpath`` (relative to the session folder) is a trial video."""
         m = self._regex.fullmatch(relpath)  # type: ignore[attr-defined]
-        if m is None:
+        if m is None or ("{ext}" not in self.template and not relpath.lower().endswith(self.extensions)):
             return None
-        if "{ext}" not in self.template and not relpath.lower().endswith(self.extensions):
-            return None
-        token = m.group("view")
-        view = self.views.get(token)
-        if view is None:  # case-insensitive match of the token
-            view = {k.lower(): v for k, v in self.views.items()}[token.lower()]
-        return view, int(m.group("trial"))
+        return self._view(m.group("view")), int(m.group("trial"))
+
+    def match_all(self, relpaths: Iterable[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The trial videos among ``relpaths``, as columns.
+
+        The same as :meth:`match` on each path, done as one regular-expression scan of the
+        whole listing, which keeps folders of thousands of files fast.
+
+        Returns
+        -------
+        paths, views : numpy.ndarray
+            Object arrays of shape ``(n_found,)``: each video's path as given, its canonical view.
+        trial_ids : numpy.ndarray
+            Shape ``(n_found,)``, int64.
+        """
+        paths = list(relpaths)
+        if any("\n" in p for p in paths):  # a newline in a file name: match one by one
+            hits = [(p, *r) for p in paths if (r := self.match(p)) is not None]
+            cols = np.empty((len(hits), 3), dtype=object)
+            if hits:
+                cols[:] = hits
+            return cols[:, 0], cols[:, 1], cols[:, 2].astype(np.int64)
+        found = self._lines.findall("\n".join(paths))  # type: ignore[attr-defined]
+        if not found:
+            return np.empty(0, dtype=object), np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+        cols = np.empty((len(found), self._lines.groups), dtype=object)  # type: ignore[attr-defined]
+        cols[:] = found
+        ip, iv, it = self._groups  # type: ignore[attr-defined]
+        if "{ext}" not in self.template:
+            cols = cols[[p.lower().endswith(self.extensions) for p in cols[:, ip]]]
+        views = cols[:, iv]
+        for token in set(views.tolist()):  # a few distinct tokens: map each to its view once
+            views[views == token] = self._view(token)
+        return cols[:, ip], views, cols[:, it].astype(np.int64)
 
     def depth(self) -> int:
         """How many folder levels below the session folder the template reaches."""

@@ -156,24 +156,53 @@ def trial_key(trial_id: int) -> str:
 
 def empty_table() -> pd.DataFrame:
     """A trial table with every column and no rows, in the in-memory dtypes."""
-    return coerce(pd.DataFrame({c: [] for c in COLUMNS}))
+    return from_columns(0, {})
+
+
+def _default_column(kind: str, n: int) -> np.ndarray | pd.DatetimeIndex:
+    if kind == "json":
+        out = np.empty(n, dtype=object)
+        for i in range(n):  # a dict per row: no aliasing between rows
+            out[i] = {}
+        return out
+    if kind == "int":
+        return np.full(n, _DEFAULTS["int"], dtype=np.int64)
+    if kind == "time":
+        return pd.DatetimeIndex(np.full(n, np.datetime64("NaT", "us")), tz="UTC")
+    return np.full(n, _DEFAULTS[kind], dtype=object)
+
+
+def from_columns(n: int, values: Mapping[str, Any]) -> pd.DataFrame:
+    """A table of ``n`` new rows from column values already in the in-memory dtypes.
+
+    ``values`` maps schema columns to length-``n`` arrays: ``str`` columns as object arrays of
+    ``str``, ``int`` as int64, ``json`` as object arrays holding a distinct dict per row,
+    ``time`` as datetime64[us, UTC]. Columns not given get their defaults. The values are not
+    checked (this is the fast path for rows built by the library itself); use :func:`coerce`
+    for anything else.
+    """
+    unknown = set(values) - set(COLUMNS)
+    if unknown:
+        raise KeyError(f"expected schema columns, got {sorted(unknown)}")
+    data = {c: values[c] if c in values else _default_column(k, n) for c, k in COLUMNS.items()}
+    return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
 def coerce(df: pd.DataFrame) -> pd.DataFrame:
     """Return ``df`` with exactly the schema's columns, in order, with in-memory dtypes.
 
     Missing columns are added with defaults. Columns not in the schema are kept at the end
-    (users may add their own), but must hold strings or numbers to be saved.
+    (users may add their own), but must hold strings or numbers to be saved. A ``df`` that
+    already conforms is returned as it is (not copied).
     """
-    out = {}
+    out: dict[str, Any] = {}
     n = len(df)
+    same = list(df.columns[: len(COLUMNS)]) == list(COLUMNS)
     for col, kind in COLUMNS.items():
-        if col in df.columns:
-            s = df[col]
-        elif kind == "json":
-            s = pd.Series([{} for _ in range(n)], index=df.index, dtype=object)
-        else:
-            s = pd.Series([_DEFAULTS[kind]] * n, index=df.index, dtype=object)
+        if col not in df.columns:
+            out[col] = _default_column(kind, n)
+            continue
+        s = orig = df[col]
         if kind == "str":
             if not is_clean_str(s):
                 s = s.astype(object).where(s.notna(), "").astype(str)
@@ -185,17 +214,20 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
                 s = pd.to_datetime(s, utc=True).astype("datetime64[us, UTC]")
         elif n and set(map(type, s.to_numpy(dtype=object))) != {dict}:
             s = s.astype(object).map(_as_dict)
-        out[col] = s
-    extra = [c for c in df.columns if c not in COLUMNS]
-    for c in extra:
-        out[c] = df[c]
+        same = same and s is orig
+        out[col] = s.array if kind == "time" else s.to_numpy()
+    if same:
+        return df
+    for c in df.columns:
+        if c not in COLUMNS:
+            out[c] = df[c].array
     return pd.DataFrame(out, index=df.index)
 
 
 def is_clean_str(s: pd.Series) -> bool:
     """Whether ``s`` holds only strings, no missing values (pandas 2 object or pandas 3 str)."""
     if s.dtype == object:
-        return pd.api.types.infer_dtype(s, skipna=False) in ("string", "empty")
+        return pd.api.types.infer_dtype(s.to_numpy(), skipna=False) in ("string", "empty")
     return pd.api.types.is_string_dtype(s.dtype) and not s.hasnans
 
 
@@ -225,7 +257,9 @@ def dumps(value: Any) -> str:
 def encode_json_column(s: pd.Series, name: str) -> pd.Series:
     """Encode a dict column to JSON strings."""
     try:
-        return pd.Series([dumps(v) if v else "{}" for v in s.to_numpy(dtype=object)], index=s.index, dtype=str)
+        out = np.empty(len(s), dtype=object)
+        out[:] = [dumps(v) if v else "{}" for v in s.to_numpy(dtype=object)]
+        return pd.Series(out, index=s.index, copy=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"column {name!r}: expected JSON-serialisable dicts; {exc}") from exc
 
@@ -238,9 +272,9 @@ def decode_json_column(s: pd.Series, name: str) -> pd.Series:
     try:
         for i, v in enumerate(values):
             out[i] = {} if (not v or v == "{}") else loads(v)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, TypeError) as exc:
         raise TableFormatError(f"column {name!r}: expected JSON text, found {exc}") from exc
-    return pd.Series(out, index=s.index, dtype=object)
+    return pd.Series(out, index=s.index, copy=False)
 
 
 def migrate(df: pd.DataFrame, version: int) -> pd.DataFrame:

@@ -158,3 +158,39 @@ def test_added_rows_have_every_column(table):
     added = table.behavior.add_item("m1", "2024-01-05", 1)
     assert list(added.columns) == list(schema.COLUMNS)
     assert added.loc[0, "behavior_run"] == {} and added.loc[0, "behavior_status"] == ""
+
+
+def test_discover_trials_columns(raw_copy):
+    from behavior_soup.items import DISCOVERY_COLUMNS, discover_trials
+
+    (raw_copy / "m1" / "2024-01-05" / "side_v002.mp4").unlink()
+    found = discover_trials(raw_copy, "m1")
+    assert tuple(found.columns) == DISCOVERY_COLUMNS
+    assert found["trial_id"].dtype == np.int64 and found["trial_id"].tolist() == [1, 2, 3]
+    assert found["front_video"].tolist() == [f"m1/2024-01-05/front_v00{t}.mp4" for t in (1, 2, 3)]
+    assert found["side_video"].tolist() == ["m1/2024-01-05/side_v001.mp4", "", "m1/2024-01-05/side_v003.mp4"]
+    one = discover_trials(raw_copy, "m1", "2024-01-05", 3)
+    assert one["trial_id"].tolist() == [3] and one.index.tolist() == [0]
+    with pytest.raises(ItemNotFoundError, match=r"expected trial 7 in m1/2024-01-05, found trials \[1, 2, 3\]"):
+        discover_trials(raw_copy, "m1", "2024-01-05", 7)
+
+
+def test_two_files_for_one_view_refused(table, raw_copy):
+    d = raw_copy / "m1" / "2024-01-05"
+    shutil.copy(d / "front_v001.mp4", d / "front_v1.mp4")
+    with pytest.raises(ItemExistsError, match="expected one 'front' video for trial 1"):
+        table.behavior.add_item("m1")
+    assert len(table) == 0
+
+
+def test_new_uuids_are_version_4_and_distinct():
+    import uuid
+
+    from behavior_soup.items import new_uuids
+
+    u = new_uuids(2000)
+    assert u.dtype == object and len(set(u.tolist())) == 2000
+    for s in u[:50]:
+        parsed = uuid.UUID(s)
+        assert str(parsed) == s and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert len(new_uuids(0)) == 0

@@ -74,3 +74,21 @@ def test_coerce_adds_columns_and_keeps_user_columns():
 def test_migrate_refuses_newer():
     with pytest.raises(TableFormatError, match="schema version"):
         schema.migrate(schema.empty_table(), schema.SCHEMA_VERSION + 1)
+
+
+def test_coerce_returns_a_conforming_table_itself():
+    df = schema.coerce(pd.DataFrame({"uuid": ["u", "v"], "trial_id": [3, 4]}))
+    assert schema.coerce(df) is df
+    df.loc[0, "notes"] = 5  # a user edit that breaks the schema is repaired in a new frame
+    fixed = schema.coerce(df)
+    assert fixed is not df and fixed["notes"].tolist() == ["5", ""]
+
+
+def test_from_columns_defaults_do_not_alias():
+    df = schema.from_columns(3, {"trial_id": np.arange(3, dtype=np.int64)})
+    assert list(df.columns) == list(schema.COLUMNS)
+    pd.testing.assert_frame_equal(df, schema.coerce(df))
+    df.loc[0, "model_params"]["x"] = 1
+    assert df.loc[1, "model_params"] == {} and df.loc[2, "behavior_run"] == {}
+    with pytest.raises(KeyError, match="mine"):
+        schema.from_columns(1, {"mine": np.zeros(1)})

@@ -209,3 +209,16 @@ def test_accessor_refuses_plain_frames():
         pd.DataFrame({"a": [1]}).behavior  # noqa: B018
     with pytest.raises(TableFormatError):
         store.table_info(pd.DataFrame())
+
+
+def test_strings_named_nan_survive(tmp_path):
+    # pandas writes missing strings as "nan" by default and reads "nan" back as missing
+    raw = tmp_path / "raw"
+    for name in ("front_v1.mp4", "side_v1.mp4"):
+        (raw / "nan" / "NaN").mkdir(parents=True, exist_ok=True)
+        (raw / "nan" / "NaN" / name).write_bytes(b"")
+    df = bs.create_df(tmp_path / "t.h5", raw_root=raw)
+    df.behavior.add_item("nan", notes="nan")
+    back = bs.load_df(tmp_path / "t.h5")
+    assert back.loc[0, ["animal_id", "session_id", "notes"]].tolist() == ["nan", "NaN", "nan"]
+    assert pd.read_hdf(tmp_path / "t.h5", "trials").loc[0, "notes"] == "nan"
