@@ -318,15 +318,16 @@ def _append(df: pd.DataFrame, new: pd.DataFrame, skip_existing: bool, lock_timeo
         rows = new
         if skip_existing:
             have = set(schema.identities(table))
-            rows = new[[i not in have for i in schema.identities(new)]]
+            rows = new[[i not in have for i in schema.identities(new)]].reset_index(drop=True)
         else:
             _refuse_existing(table, new)
         added.append(rows)
-        return pd.concat([table, rows], ignore_index=True) if len(table) else rows.reset_index(drop=True)
+        # the table gets its own copy: the rows handed back to the caller must not alias it
+        return pd.concat([table, rows], ignore_index=True) if len(table) else rows.copy()
 
     store.transact(df, change, lock_timeout=lock_timeout)
     log.info("added %d trial(s) to %s", len(added[0]), store.table_info(df).table_path)
-    return added[0].reset_index(drop=True)
+    return added[0]
 
 
 def add_row(

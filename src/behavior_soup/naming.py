@@ -116,24 +116,22 @@ class NamingRule:
             Shape ``(n_found,)``, int64.
         """
         paths = list(relpaths)
-        if any("\n" in p for p in paths):  # a newline in a file name: match one by one
+        text = "\n".join(paths)
+        if text.count("\n") != max(len(paths) - 1, 0):  # a newline in a file name: match one by one
             hits = [(p, *r) for p in paths if (r := self.match(p)) is not None]
-            cols = np.empty((len(hits), 3), dtype=object)
-            if hits:
-                cols[:] = hits
-            return cols[:, 0], cols[:, 1], cols[:, 2].astype(np.int64)
-        found = self._lines.findall("\n".join(paths))  # type: ignore[attr-defined]
-        if not found:
-            return np.empty(0, dtype=object), np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-        cols = np.empty((len(found), self._lines.groups), dtype=object)  # type: ignore[attr-defined]
-        cols[:] = found
+            path, view, trial = (list(c) for c in zip(*hits)) if hits else ([], [], [])
+            return np.array(path, dtype=object), np.array(view, dtype=object), np.array(trial, dtype=np.int64)
+        found = self._lines.findall(text)  # type: ignore[attr-defined]
         ip, iv, it = self._groups  # type: ignore[attr-defined]
+        groups = list(zip(*found)) if found else [()] * self._lines.groups  # type: ignore[attr-defined]
+        path, tokens, trial = (np.array(groups[i], dtype=object) for i in (ip, iv, it))
         if "{ext}" not in self.template:
-            cols = cols[[p.lower().endswith(self.extensions) for p in cols[:, ip]]]
-        views = cols[:, iv]
-        for token in set(views.tolist()):  # a few distinct tokens: map each to its view once
-            views[views == token] = self._view(token)
-        return cols[:, ip], views, cols[:, it].astype(np.int64)
+            keep = np.array([p.lower().endswith(self.extensions) for p in path], dtype=bool)
+            path, tokens, trial = path[keep], tokens[keep], trial[keep]
+        view = tokens.copy()
+        for token in set(tokens.tolist()):  # a few distinct tokens: map each to its view once
+            view[tokens == token] = self._view(token)
+        return path, view, trial.astype(np.int64)
 
     def depth(self) -> int:
         """How many folder levels below the session folder the template reaches."""

@@ -194,3 +194,11 @@ def test_new_uuids_are_version_4_and_distinct():
         parsed = uuid.UUID(s)
         assert str(parsed) == s and parsed.version == 4 and parsed.variant == uuid.RFC_4122
     assert len(new_uuids(0)) == 0
+
+
+def test_rows_returned_by_add_do_not_alias_the_table(table):
+    added = table.behavior.add_item("m1")
+    added.loc[0, "notes"] = "edited"  # (dict cells are shared, as in any pandas copy)
+    assert table.loc[0, "notes"] == ""
+    more = table.behavior.add_item("m2", skip_existing=True)
+    assert more.index.tolist() == list(range(len(more)))
