@@ -236,6 +236,8 @@ def _new_rows(found: Found, exp_type: str, model_params: Mapping[str, Any], note
 
 
 def _refuse_existing(table: pd.DataFrame, new: pd.DataFrame) -> None:
+    if not len(table):
+        return
     have = set(schema.identities(table))
     dup = [i for i in schema.identities(new) if i in have]
     if dup:
@@ -316,10 +318,10 @@ def _append(df: pd.DataFrame, new: pd.DataFrame, skip_existing: bool, lock_timeo
 
     def change(table: pd.DataFrame) -> pd.DataFrame:
         rows = new
-        if skip_existing:
+        if skip_existing and len(table):
             have = set(schema.identities(table))
             rows = new[[i not in have for i in schema.identities(new)]].reset_index(drop=True)
-        else:
+        elif not skip_existing:
             _refuse_existing(table, new)
         added.append(rows)
         # the table gets its own copy: the rows handed back to the caller must not alias it

@@ -18,7 +18,10 @@ import pandas as pd
 
 from .errors import InvalidIdError, TableFormatError
 
-SCHEMA_VERSION = 1
+#: Version of the table's on-disk layout. 1: ``added_time`` stored in microseconds, which
+#: pandas reads back as nanoseconds (repaired on load from the stored unit); 2: stored in
+#: nanoseconds, so plain ``pandas.read_hdf`` gets the right times.
+SCHEMA_VERSION = 2
 
 #: Camera views a behavior trial may have; each gets a ``<view>_video`` column.
 VIEWS: tuple[str, ...] = ("front", "side")
@@ -179,13 +182,13 @@ def from_columns(n: int, values: Mapping[str, Any]) -> pd.DataFrame:
     ``str``, ``int`` as int64, ``json`` as object arrays holding a distinct dict per row,
     ``time`` as datetime64[us, UTC]. Columns not given get their defaults. The values are not
     checked (this is the fast path for rows built by the library itself); use :func:`coerce`
-    for anything else.
+    for anything else. The arrays are used as they are, not copied: pass arrays nothing else holds.
     """
     unknown = set(values) - set(COLUMNS)
     if unknown:
         raise KeyError(f"expected schema columns, got {sorted(unknown)}")
     data = {c: values[c] if c in values else _default_column(k, n) for c, k in COLUMNS.items()}
-    return pd.DataFrame(data, index=pd.RangeIndex(n))
+    return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
 
 
 def coerce(df: pd.DataFrame) -> pd.DataFrame:
@@ -278,7 +281,11 @@ def decode_json_column(s: pd.Series, name: str) -> pd.Series:
 
 
 def migrate(df: pd.DataFrame, version: int) -> pd.DataFrame:
-    """Bring a table read from disk at schema ``version`` to :data:`SCHEMA_VERSION`."""
+    """Bring a table read from disk at schema ``version`` to :data:`SCHEMA_VERSION`.
+
+    Versions 1 and 2 hold the same columns; version 1's ``added_time`` is repaired while the
+    file is read (it needs the stored integers and unit, see ``store._read_trials``).
+    """
     if version > SCHEMA_VERSION:
         raise TableFormatError(
             f"expected a table of schema version <= {SCHEMA_VERSION}, found version {version}; "

@@ -8,8 +8,14 @@ File format (HDF5 via PyTables, readable by plain pandas)::
                           raw_root, output_root, naming, n_rows, saved, registries, ...
 
 (Tables written before the metadata moved there keep it in a ``/meta`` pandas table of
-key/value strings; those are still read.) The metadata is read under the lock before every
-change, so it is one small dataset that opens in well under a millisecond.
+key/value strings; those are still read.)
+
+The file starts with a 512-byte HDF5 *user block*, which HDF5 readers (pandas, h5py, PyTables)
+skip: it holds ``behavior_soup table`` and a JSON object with the ``write_id`` and
+``revision`` of the write, padded with NUL bytes. Before every change the write id is read
+from there (one small read, no HDF5 parsing); the metadata dataset is read only when the
+table changed since this process last saw it (tables without the user block are read the
+same way, through the metadata).
 
 A DataFrame returned by :func:`create_df`/:func:`load_df` carries where it came from in
 ``df.attrs["behavior_soup"]`` (table path, raw and output roots, the revision it was loaded
@@ -59,6 +65,9 @@ log = logging.getLogger(__name__)
 FORMAT_NAME = "behavior_soup.trials"
 ATTRS_KEY = "behavior_soup"
 META_NODE = "behavior_soup_meta"
+#: Size of the HDF5 user block at the start of a table file (the smallest HDF5 allows).
+STAMP_SIZE = 512
+STAMP_MAGIC = b"behavior_soup table\n"
 #: What pandas writes for a missing string and reads back as NaN. Its default, "nan", would turn
 #: an animal, session or note named "nan" into NaN on reload; the table never holds missing
 #: strings, so this is a string no id, path or JSON text can be (ids and paths exclude control
@@ -172,6 +181,61 @@ def read_meta(path: str | os.PathLike) -> dict[str, str]:
 _read_meta = read_meta
 
 
+def read_stamp(path: str | os.PathLike) -> str | None:
+    """The ``write_id`` recorded in a table file's user block (see the module docstring), or
+    None where the file has none (written by an older version) or cannot be read."""
+    import json
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(STAMP_SIZE)
+    except OSError:
+        return None
+    if not head.startswith(STAMP_MAGIC):
+        return None
+    try:
+        d = json.loads(head[len(STAMP_MAGIC) :].split(b"\0", 1)[0].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    wid = d.get("write_id") if isinstance(d, dict) else None
+    return wid if isinstance(wid, str) and wid else None
+
+
+def _stamp(meta: Mapping[str, str]) -> bytes:
+    import json
+
+    body = STAMP_MAGIC + json.dumps({"write_id": meta["write_id"], "revision": meta["revision"]}).encode("utf-8")
+    if len(body) >= STAMP_SIZE:  # ids are 16 hex digits: never, unless the code changes
+        raise ValueError(f"expected a user-block stamp under {STAMP_SIZE} bytes, got {len(body)}")
+    return body.ljust(STAMP_SIZE, b"\0")
+
+
+# The metadata of the last few revisions written or loaded here, by write_id: a change to a
+# table whose user block still carries the write id this process last saw needs no metadata read.
+_METAS: OrderedDict[str, dict[str, str]] = OrderedDict()
+_METAS_LIMIT = 64
+
+
+def _remember_meta(meta: Mapping[str, str]) -> None:
+    wid = meta.get("write_id")
+    if wid:
+        _METAS[wid] = dict(meta)
+        _METAS.move_to_end(wid)
+        while len(_METAS) > _METAS_LIMIT:
+            _METAS.popitem(last=False)
+
+
+def _current_meta(path: Path, write_id: str) -> dict[str, str]:
+    """The metadata of the table at ``path`` (lock held by caller): from memory when the
+    file's user block says it is still revision ``write_id``, else read from the file."""
+    known = _METAS.get(write_id) if write_id else None
+    if known is not None and read_stamp(path) == write_id:
+        return dict(known)
+    meta = _read_meta(path)
+    _remember_meta(meta)
+    return meta
+
+
 def _read_legacy_meta(path: Path) -> dict[str, str]:
     """Metadata of tables written before it moved to ``/behavior_soup_meta``: a ``/meta`` table."""
     try:
@@ -189,14 +253,16 @@ def _read_trials(path: Path, meta: Mapping[str, str]) -> pd.DataFrame:
     if meta.get("n_rows") == "0":
         return _encode(schema.empty_table())
     try:
-        raw = pd.read_hdf(path, "trials")
+        with pd.HDFStore(path, mode="r") as st:
+            raw = st.select("trials")
+            stored = _stored_units(st) if int(meta.get("schema_version", "0")) < 2 else {}
     except KeyError as exc:
         raise TableFormatError(f"expected a /trials node in {str(path)!r}, found none") from exc
     except Exception as exc:
         raise TableFormatError(
             f"expected a readable /trials table in {str(path)!r}, found an unreadable one ({type(exc).__name__}: {exc})"
         ) from exc
-    return raw
+    return _restore_units(raw, stored) if stored else raw
 
 
 def _decode(raw: pd.DataFrame) -> pd.DataFrame:
@@ -239,8 +305,60 @@ def _to_disk(table: pd.DataFrame) -> pd.DataFrame:
                 f"column {col!r}: expected strings, numbers or datetimes to save, got Python "
                 "objects; store dicts in 'model_params' or encode them yourself"
             )
-        enc[col] = s.array if col == "added_time" else s.to_numpy()
+        if s.dtype.kind in "mM":
+            # nanoseconds on disk: pandas writes other units' integers but reads them back as
+            # nanoseconds (pandas-dev/pandas#60353), which would turn 2024 into 1970
+            enc[col] = _as_ns(s, col)
+        else:
+            enc[col] = s.to_numpy()
     return pd.DataFrame(enc, index=pd.RangeIndex(len(table)))
+
+
+def _as_ns(s: pd.Series, col: str) -> Any:
+    arr = s.array
+    if getattr(arr, "unit", "ns") == "ns":
+        return arr
+    try:
+        return arr.as_unit("ns")
+    except (OverflowError, ValueError) as exc:  # pandas' OutOfBoundsDatetime is a ValueError
+        raise ValueError(f"column {col!r}: expected times within 1677-2262 (stored in nanoseconds), got {exc}") from exc
+
+
+def _stored_units(store_: pd.HDFStore) -> dict[str, tuple[str, np.ndarray]]:
+    """Columns of ``/trials`` stored as datetime64/timedelta64 of a unit other than ns, with
+    the unit and the stored integers (shape ``(n_rows,)``, int64).
+
+    Tables of schema version 1 hold ``added_time`` in microseconds, which pandas reads back
+    as nanoseconds; these let :func:`_read_trials` restore the true values."""
+    storer = store_.get_storer("trials")
+    storer.infer_axes()
+    out: dict[str, tuple[str, np.ndarray]] = {}
+    for axis in storer.values_axes:
+        dtype = str(axis.dtype or "")
+        if not dtype.startswith(("datetime64[", "timedelta64[")):
+            continue
+        unit = dtype.split("[", 1)[1].split(",", 1)[0].rstrip("]").strip()
+        if unit == "ns":
+            continue
+        ints = np.asarray(storer.table.read(field=axis.cname)).view(np.int64)
+        ints = ints.reshape(len(ints), -1)
+        for j, name in enumerate(axis.values):
+            out[str(name)] = (unit, ints[:, j])
+    return out
+
+
+def _restore_units(raw: pd.DataFrame, stored: Mapping[str, tuple[str, np.ndarray]]) -> pd.DataFrame:
+    for col, (unit, ints) in stored.items():
+        if col not in raw.columns:
+            continue
+        kind = raw[col].dtype.kind
+        if kind == "m":
+            raw[col] = pd.to_timedelta(ints, unit=unit)
+            continue
+        t = pd.to_datetime(ints, unit=unit, utc=True)
+        tz = getattr(raw[col].dtype, "tz", None)
+        raw[col] = t.tz_convert(tz) if tz is not None else t.tz_localize(None)
+    return raw
 
 
 # ------------------------------------------------------------------------------ merge support
@@ -340,12 +458,16 @@ def _write(path: Path, enc: pd.DataFrame, meta: Mapping[str, str]) -> None:
 
     text = json.dumps({k: str(v) for k, v in meta.items()}, sort_keys=True)
 
+    stamp = _stamp(meta)
+
     def writer(tmp: Path) -> None:
-        with pd.HDFStore(tmp, mode="w") as st:
+        with pd.HDFStore(tmp, mode="w", user_block_size=STAMP_SIZE) as st:
             if len(enc):  # pandas cannot write a 0-row "table"; the metadata's n_rows says it is empty
                 st.put("trials", enc, format="table", index=False, track_times=False, nan_rep=NAN_REP)
             root = st.get_node("/")
             root._v_file.create_array(root, META_NODE, obj=np.bytes_(text.encode("utf-8")))
+        with open(tmp, "r+b") as fh:  # HDF5 leaves the user block to us
+            fh.write(stamp)
 
     atomic_write(path, writer)
 
@@ -382,6 +504,7 @@ def _commit(path: Path, new: pd.DataFrame, meta_in: Mapping[str, str]) -> tuple[
     remove_stale_temps(path)
     _write(path, enc, meta)
     _remember(meta["write_id"], enc)
+    _remember_meta(meta)
     return int(meta["revision"]), meta["write_id"]
 
 
@@ -519,6 +642,7 @@ def load_df(
     raw_df = schema.migrate(raw_df, version)
     if meta.get("write_id"):
         _remember(meta["write_id"], raw_df)
+        _remember_meta(meta)
     df = _decode(raw_df)
     raw, out = _resolve_roots(table_path, meta, raw_root, output_root)
     info = TableInfo(
@@ -577,7 +701,7 @@ def transact(
     with locked(path, lock_timeout, what="trial table"):
         if not path.is_file():
             raise FileNotFoundError(f"expected the trial table at {str(path)!r}, found no file (moved or deleted?)")
-        meta = _read_meta(path)
+        meta = _current_meta(path, info.write_id)
         base: pd.DataFrame = df
         if meta.get("write_id") != info.write_id:
             if not merge:
@@ -684,6 +808,8 @@ def refresh(df: pd.DataFrame, lock_timeout: float | None = None) -> pd.DataFrame
     info = table_info(df)
     path = Path(info.table_path)
     with locked(path, lock_timeout, what="trial table"):
+        if info.write_id and read_stamp(path) == info.write_id:
+            return df
         meta = _read_meta(path)
         if meta.get("write_id") == info.write_id:
             return df

@@ -25,6 +25,44 @@ def test_create_and_load_roundtrip(table):
     assert df["trial_id"].tolist() == [1, 2, 3]
     assert df["trial_id"].dtype == np.int64
     assert df.behavior.info.revision == table.behavior.info.revision
+    # times survive to the microsecond, through load_df and through plain pandas
+    assert str(df["added_time"].dtype) == "datetime64[us, UTC]"
+    assert df["added_time"].tolist() == table["added_time"].tolist()
+    assert abs(df.loc[0, "added_time"] - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=10)
+    plain = pd.read_hdf(table.paths.table_path, "trials")["added_time"]
+    assert plain.tolist() == table["added_time"].tolist()
+
+
+def test_times_of_other_units_survive(table):
+    """pandas reads non-nanosecond times back as nanoseconds (2024 becomes 1970); they are
+    stored in nanoseconds."""
+    table.behavior.add_item("m1")
+    table["seen"] = pd.DatetimeIndex(["2024-01-05 10:00:01", "NaT", "2023-12-31"]).as_unit("s")
+    table["lag"] = pd.to_timedelta([1, 2, 3], unit="s").as_unit("ms")
+    table.behavior.save()
+    df = bs.load_df(table.paths.table_path)
+    assert df["seen"].tolist()[::2] == [pd.Timestamp("2024-01-05 10:00:01"), pd.Timestamp("2023-12-31")]
+    assert pd.isna(df.loc[1, "seen"])
+    assert df["lag"].tolist() == [pd.Timedelta(seconds=s) for s in (1, 2, 3)]
+    table["far"] = np.array(["2400-01-01"] * 3, dtype="datetime64[s]")
+    with pytest.raises(ValueError, match="column 'far': expected times within 1677-2262"):
+        table.behavior.save()
+
+
+def test_version_1_tables_get_their_times_back(table):
+    """Schema version 1 stored ``added_time`` in microseconds; loading restores the true times."""
+    table.behavior.add_item("m1")
+    path = table.paths.table_path
+    meta = store.read_meta(path)
+    enc = store._to_disk(table)
+    enc["added_time"] = enc["added_time"].dt.as_unit("us")
+    store._write(path, enc, {**meta, "schema_version": "1"})  # the version 1 layout
+    assert pd.read_hdf(path, "trials")["added_time"].dt.year.tolist() == [1970] * 3  # pandas' misreading
+    df = bs.load_df(path)
+    assert df["added_time"].tolist() == table["added_time"].tolist()
+    df.behavior.save()  # rewritten as version 2
+    assert store.read_meta(path)["schema_version"] == str(schema.SCHEMA_VERSION)
+    assert pd.read_hdf(path, "trials")["added_time"].tolist() == table["added_time"].tolist()
 
 
 def test_plain_pandas_reads_table_without_pickles(table):
@@ -222,3 +260,53 @@ def test_strings_named_nan_survive(tmp_path):
     back = bs.load_df(tmp_path / "t.h5")
     assert back.loc[0, ["animal_id", "session_id", "notes"]].tolist() == ["nan", "NaN", "nan"]
     assert pd.read_hdf(tmp_path / "t.h5", "trials").loc[0, "notes"] == "nan"
+
+
+def test_user_block_stamp_carries_the_write_id(table):
+    table.behavior.add_item("m1")
+    path = table.paths.table_path
+    head = open(path, "rb").read(store.STAMP_SIZE)
+    assert head.startswith(store.STAMP_MAGIC)
+    info = table.behavior.info
+    assert store.read_stamp(path) == info.write_id == store.read_meta(path)["write_id"]
+    assert f'"revision": "{info.revision}"'.encode() in head
+    with h5py.File(path, "r") as f:  # HDF5 readers skip it
+        assert f.userblock_size == store.STAMP_SIZE
+    assert len(pd.read_hdf(path, "trials")) == 3
+
+
+def test_unchanged_table_is_not_reread(table, monkeypatch):
+    """A change to a table no one else wrote reads only the stamp; after another writer's
+    save the metadata is read and the two are merged."""
+    table.behavior.add_item("m1", session_id="2024-01-05", trial_id=1)
+    path = table.paths.table_path
+    reads = []
+    real = store._read_meta
+    monkeypatch.setattr(store, "_read_meta", lambda p: reads.append(p) or real(p))
+    table.behavior.add_item("m1", session_id="2024-01-05", trial_id=2)
+    assert reads == []
+    other = bs.load_df(path)
+    other.behavior.add_item("m1", session_id="2024-01-05", trial_id=3)
+    reads.clear()
+    table.behavior.add_item("m2", session_id="2024-01-05", trial_id=1)
+    assert reads  # the stamp changed: the metadata and rows were read
+    assert sorted(bs.load_df(path)["trial_id"].tolist()) == [1, 1, 2, 3]
+    assert int(store.read_meta(path)["revision"]) == table.behavior.info.revision == 5
+
+
+def test_tables_without_a_stamp_still_work(table):
+    """Files whose user block is blank or garbled (older versions, other tools) fall back to
+    reading the metadata; the next save stamps them again."""
+    table.behavior.add_item("m1", session_id="2024-01-05", trial_id=1)
+    path = table.paths.table_path
+    for head in (b"\0" * store.STAMP_SIZE, store.STAMP_MAGIC + b"{not json"):
+        with open(path, "r+b") as fh:
+            fh.write(head)
+        assert store.read_stamp(path) is None
+        other = bs.load_df(path)
+        other.at[0, "notes"] = "kept"
+        other.behavior.save()
+        assert store.read_stamp(path) == other.behavior.info.write_id
+    table.behavior.add_item("m1", session_id="2024-01-05", trial_id=2)  # merges the other writer's edit
+    df = bs.load_df(path)
+    assert df["notes"].tolist() == ["kept", ""] and df["trial_id"].tolist() == [1, 2]
