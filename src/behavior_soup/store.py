@@ -68,6 +68,7 @@ META_NODE = "behavior_soup_meta"
 #: Size of the HDF5 user block at the start of a table file (the smallest HDF5 allows).
 STAMP_SIZE = 512
 STAMP_MAGIC = b"behavior_soup table\n"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: What pandas writes for a missing string and reads back as NaN. Its default, "nan", would turn
 #: an animal, session or note named "nan" into NaN on reload; the table never holds missing
 #: strings, so this is a string no id, path or JSON text can be (ids and paths exclude control
@@ -467,6 +468,11 @@ def _write(path: Path, enc: pd.DataFrame, meta: Mapping[str, str]) -> None:
             root = st.get_node("/")
             root._v_file.create_array(root, META_NODE, obj=np.bytes_(text.encode("utf-8")))
         with open(tmp, "r+b") as fh:  # HDF5 leaves the user block to us
+            fh.seek(STAMP_SIZE)
+            if fh.read(len(_HDF5_SIGNATURE)) != _HDF5_SIGNATURE:  # no user block: never overwrite HDF5's own bytes
+                log.debug("%s was written without a user block; it carries no stamp", tmp)
+                return
+            fh.seek(0)
             fh.write(stamp)
 
     atomic_write(path, writer)

@@ -310,3 +310,25 @@ def test_tables_without_a_stamp_still_work(table):
     table.behavior.add_item("m1", session_id="2024-01-05", trial_id=2)  # merges the other writer's edit
     df = bs.load_df(path)
     assert df["notes"].tolist() == ["kept", ""] and df["trial_id"].tolist() == [1, 2]
+
+
+def test_no_user_block_means_no_stamp(table, monkeypatch):
+    """If the HDF5 layer ignores the user-block request, the stamp is not written over the
+    file's own first bytes: the table stays readable and is checked through its metadata."""
+    real_init = pd.HDFStore.__init__
+
+    def no_user_block(self, *args, **kwargs):
+        kwargs.pop("user_block_size", None)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.HDFStore, "__init__", no_user_block)
+    table.behavior.add_item("m1")
+    path = table.paths.table_path
+    assert store.read_stamp(path) is None
+    assert len(pd.read_hdf(path, "trials")) == 3
+    other = bs.load_df(path)
+    other.at[0, "notes"] = "from the other writer"
+    other.behavior.save()
+    table.behavior.add_item("m2")  # sees the other save through the metadata, merges it
+    df = bs.load_df(path)
+    assert len(df) == 6 and df.loc[0, "notes"] == "from the other writer"
