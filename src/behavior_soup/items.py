@@ -318,11 +318,11 @@ def _append(df: pd.DataFrame, new: pd.DataFrame, skip_existing: bool, lock_timeo
 
     def change(table: pd.DataFrame) -> pd.DataFrame:
         rows = new
-        if skip_existing and len(table):
+        if not skip_existing:
+            _refuse_existing(table, new)
+        elif len(table):
             have = set(schema.identities(table))
             rows = new[[i not in have for i in schema.identities(new)]].reset_index(drop=True)
-        elif not skip_existing:
-            _refuse_existing(table, new)
         added.append(rows)
         # the table gets its own copy: the rows handed back to the caller must not alias it
         return pd.concat([table, rows], ignore_index=True) if len(table) else rows.copy()

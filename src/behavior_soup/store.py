@@ -672,11 +672,11 @@ def _parse_naming(meta: Mapping[str, str]) -> dict:
         raise TableFormatError(f"expected a naming rule in the table's metadata, found {meta.get('naming')!r}") from exc
 
 
-def _read_disk(info: TableInfo) -> tuple[pd.DataFrame, dict[str, str]]:
-    path = Path(info.table_path)
-    meta = _read_meta(path)
+def _read_disk(path: Path, meta: Mapping[str, str]) -> pd.DataFrame:
+    """The rows of the table at ``path`` in the in-memory form, given its metadata ``meta``
+    (just read under the lock)."""
     raw_df = _read_trials(path, meta)
-    return _decode(schema.migrate(raw_df, int(meta.get("schema_version", "0")))), meta
+    return _decode(schema.migrate(raw_df, int(meta.get("schema_version", "0"))))
 
 
 def transact(
@@ -717,7 +717,7 @@ def transact(
                     f"{meta.get('saved')} by another writer; reload with bs.load_df() or save "
                     "with merge=True to merge by uuid"
                 )
-            disk, meta = _read_disk(info)
+            disk = _read_disk(path, meta)
             loaded = _loaded_hashes(info.write_id)
             if loaded is None:
                 warnings.warn(
@@ -764,8 +764,7 @@ def update_rows(
     path = Path(table_path)
     with locked(path, lock_timeout, what="trial table"):
         meta = _read_meta(path)
-        raw_df = _read_trials(path, meta)
-        disk = _decode(schema.migrate(raw_df, int(meta.get("schema_version", "0"))))
+        disk = _read_disk(path, meta)
         pos = pd.Index(disk["uuid"]).get_indexer(list(updates))
         n = 0
         for (uuid, cols), i in zip(updates.items(), pos):
@@ -791,8 +790,7 @@ def update_meta(
     path = Path(table_path)
     with locked(path, lock_timeout, what="trial table"):
         meta = _read_meta(path)
-        raw_df = _read_trials(path, meta)
-        disk = _decode(schema.migrate(raw_df, int(meta.get("schema_version", "0"))))
+        disk = _read_disk(path, meta)
         new_meta = {str(k): str(v) for k, v in change(dict(meta)).items()}
         _commit(path, disk, new_meta)
     return new_meta
@@ -814,12 +812,10 @@ def refresh(df: pd.DataFrame, lock_timeout: float | None = None) -> pd.DataFrame
     info = table_info(df)
     path = Path(info.table_path)
     with locked(path, lock_timeout, what="trial table"):
-        if info.write_id and read_stamp(path) == info.write_id:
-            return df
-        meta = _read_meta(path)
+        meta = _current_meta(path, info.write_id)
         if meta.get("write_id") == info.write_id:
             return df
-        disk, meta = _read_disk(info)
+        disk = _read_disk(path, meta)
         merged = schema.coerce(merge_tables(df, disk, _loaded_hashes(info.write_id)))
     _replace_contents(df, merged, replace(info, revision=int(meta["revision"]), write_id=meta["write_id"]))
     return df
