@@ -74,14 +74,14 @@ def model_only(ctx: TrialContext, fe: Path, seq: Path, device: str, batch_size: 
     sync()
     t0 = time.perf_counter()
     with torch.inference_mode(), torch.autocast(device_type=device.split(":")[0], enabled=use_amp):
-        feats = []
+        feats, logits = [], []
         for x in batches:
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             o = net(x)
             feats.append(torch.cat([o["spatial"], o["flow"]], dim=1).float())
-        f = torch.cat(feats).T[None]
-        seq_net(f)
+            logits.append(o["logits"].float())
+        seq_net(torch.cat(feats).T[None], torch.cat(logits).T[None])
     sync()
     return n / (time.perf_counter() - t0)
 

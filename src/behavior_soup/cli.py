@@ -88,7 +88,10 @@ def _demo_ethogram(df, sd, progress: bool, epochs: int) -> None:
     train = rows.iloc[:-1]
     common = {"mode": "fast", "rows": train, "device": "auto", "progress": progress}
     df.flow_generator.train(model_out="models/flow", epochs=max(1, epochs // 3), input_size=(32, 64), **common)
-    df.feature_extractor.train(model_out="models/feature_extractor", epochs=epochs, **common)
+    # the front camera looks down on an open field: every heading and either mirror image
+    # is a plausible frame, so the top view is augmented with any rotation and both flips
+    top_view = {"front": {"rotate": 180, "flip_ud": 0.5}}
+    df.feature_extractor.train(model_out="models/feature_extractor", epochs=epochs, augment=top_view, **common)
     df.sequence.train(model_out="models/sequence", epochs=30, **common)
     runs = df.behavior.infer(mode="fast", rows=rows, progress=progress)
     print(

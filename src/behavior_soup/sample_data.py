@@ -12,8 +12,9 @@
 
 The simulated mouse (front camera = top view) is an ellipse with two ears; its behaviors are
 visually distinct: ``still`` (background: no motion), ``walk`` (translates along its heading),
-``groom`` (stays put, head bobs fast and a bright paw patch at the snout flickers between
-two colours on every frame), ``rear`` (top view:
+``groom`` (stays put; two bright forepaws stroke from the snout back over the face about six
+times a second while the head bobs with them, so grooming shows both in the frame and in its
+motion), ``rear`` (top view:
 body shortens; side view: silhouette tall). Keypoints ``snout, leftear, rightear, tailbase``
 are known exactly.
 
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 BEHAVIORS: tuple[str, ...] = ("still", "walk", "groom", "rear")
 BODYPARTS: tuple[str, ...] = ("snout", "leftear", "rightear", "tailbase")
 DLC_SCORER = "DLC_resnet50_syntheticJan1shuffle1_1000"
+#: Grooming strokes: radians per frame (about 6 strokes per second at 30 fps, as mice groom).
+GROOM_RATE = 1.3
+PAW = (255, 225, 90)
 
 
 @dataclass
@@ -83,6 +87,7 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray, size: tuple[int, int
     heading = np.empty(n)
     length = np.empty(n)
     bob = np.zeros(n)
+    stroke = np.zeros(n)
     p = np.array([w / 2, h / 2])
     th = rng.uniform(0, 2 * np.pi)
     margin = 0.25 * min(h, w)
@@ -97,7 +102,8 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray, size: tuple[int, int
                 q = p
             p = q
         if name == "groom":
-            bob[t] = 0.06 * min(h, w) * np.sin(t * 2.2)
+            stroke[t] = 0.5 * (1 - np.cos(GROOM_RATE * t))
+            bob[t] = 0.05 * min(h, w) * np.sin(GROOM_RATE * t)
         pos[t], heading[t] = p, th
         length[t] = (0.17 if name == "rear" else 0.28) * min(h, w)
     u = np.stack([np.cos(heading), np.sin(heading)], axis=1)
@@ -108,7 +114,7 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray, size: tuple[int, int
     half = 0.07 * min(h, w)
     # seen from above with image y pointing down, the animal's left is -v
     kp = np.stack([snout, ear_c - v * half, ear_c + v * half, tail], axis=1)
-    return {"keypoints": kp, "pos": pos, "heading": heading, "length": length}
+    return {"keypoints": kp, "pos": pos, "heading": heading, "length": length, "stroke": stroke}
 
 
 def _render(
@@ -133,10 +139,14 @@ def _render(
         for k in (1, 2):
             ex, ey = sim["keypoints"][t, k]
             img[(xx - ex) ** 2 + (yy - ey) ** 2 <= (0.045 * min(h, w)) ** 2] = (230, 150, 150)
-        paw = (255, 255, 120) if t % 2 == 0 else (255, 170, 60)
-        if BEHAVIORS[labels[t]] == "groom":
-            sx, sy = sim["keypoints"][t, 0]
-            img[(xx - sx) ** 2 + (yy - sy) ** 2 <= (0.07 * min(h, w)) ** 2] = paw
+        grooming = BEHAVIORS[labels[t]] == "groom"
+        if grooming:  # two forepaws stroking from the snout back over the face
+            snout = sim["keypoints"][t, 0]
+            fwd, lat = np.array([c, s]), np.array([-s, c])
+            back = (0.03 + 0.10 * sim["stroke"][t]) * min(h, w)
+            for side_sign in (-1, 1):
+                px, py = snout - fwd * back + side_sign * lat * 0.05 * min(h, w)
+                img[(xx - px) ** 2 + (yy - py) ** 2 <= (0.05 * min(h, w)) ** 2] = PAW
         img += rng.normal(0, 3, img.shape).astype(np.float32)
         front[t] = np.clip(img, 0, 255).astype(np.uint8)
         # side view: x position along the width, silhouette height from the behavior
@@ -147,8 +157,9 @@ def _render(
         scx, scy = cx, h - 0.1 * h - sh
         sil = ((xx - scx) / sw) ** 2 + ((yy - scy) / sh) ** 2 <= 1
         simg[sil] = fur
-        if BEHAVIORS[labels[t]] == "groom":
-            simg[((xx - scx - sw) ** 2 + (yy - scy) ** 2) <= (0.06 * h) ** 2] = paw
+        if grooming:  # the near forepaw moving up and down in front of the face
+            py = scy + (0.5 - sim["stroke"][t]) * 0.16 * h
+            simg[((xx - scx - 0.95 * sw) ** 2 + (yy - py) ** 2) <= (0.055 * h) ** 2] = PAW
         simg += rng.normal(0, 3, simg.shape).astype(np.float32)
         side[t] = np.clip(simg, 0, 255).astype(np.uint8)
     return front, side
@@ -262,8 +273,10 @@ def make_sample_data(
 ) -> SampleData:
     """Write the sample raw-data tree under ``root`` (created; must be empty or absent).
 
-    The same arguments always give the same labels, keypoints, stimulus and spikes, and the
-    same video bytes (single-threaded encoding).
+    The same arguments always give the same labels, keypoints, stimulus and spikes, and
+    videos that decode to the same frames in every run (lossless H.264; lossy encoding is
+    not reproducible, see :func:`behavior_soup.video.write_video`). Decoded and resized
+    frames can still differ by rounding between CPUs whose FFmpeg takes other SIMD paths.
 
     Returns
     -------
@@ -288,8 +301,8 @@ def make_sample_data(
                 labels = _segments(rng, n_frames)
                 sim = _simulate(rng, labels, size)
                 front, side = _render(sim, labels, size, rng)
-                write_video(d / f"front_v{t:03d}.mp4", front, fps)
-                write_video(d / f"side_v{t:03d}.mp4", side, fps)
+                write_video(d / f"front_v{t:03d}.mp4", front, fps, lossless=True)
+                write_video(d / f"side_v{t:03d}.mp4", side, fps, lossless=True)
                 onehot = np.eye(len(BEHAVIORS), dtype=np.int64)[labels]
                 (d / "labels").mkdir(parents=True, exist_ok=True)
                 pd.DataFrame(onehot, columns=list(BEHAVIORS)).to_csv(d / "labels" / f"trial_{t:03d}.csv")

@@ -239,14 +239,24 @@ def write_video(
     fps: float = 30.0,
     codec: str = "libx264",
     crf: int = 17,
+    lossless: bool = False,
 ) -> Path:
     """Encode ``frames`` (``(T, H, W, 3)`` uint8 RGB) to ``path``; H and W must be even for
-    H.264. Single-threaded encoding, so the bytes are deterministic."""
+    H.264.
+
+    Lossy H.264 bytes are not reproducible: the same frames encoded twice on one thread
+    can give different bytes, and so slightly different decoded pixels (seen in the first
+    encode of a process on a loaded machine). ``lossless=True`` (``libx264`` at QP 0) makes
+    the decoded frames depend on ``frames`` only: they equal ``frames`` converted to 4:2:0
+    YUV and back, whatever the encoder decided, at about ten times the file size.
+    """
     import av
 
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"expected frames of shape (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    if lossless and codec != "libx264":
+        raise ValueError(f"expected codec 'libx264' for lossless=True, got {codec!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     opts = {"movflags": "faststart"} if path.suffix.lower() in (".mp4", ".mov") else {}
@@ -255,7 +265,8 @@ def write_video(
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
+            quality = {"qp": "0"} if lossless else {"crf": str(crf)}
+            stream.options = {**quality, "preset": "veryfast", "threads": "1"}
         stream.thread_count = 1
         for arr in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):

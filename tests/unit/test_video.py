@@ -26,7 +26,35 @@ def test_write_probe_read(tmp_path):
     with VideoReader(p) as r:
         chunks = list(r.iter_chunks(8))
     assert [len(c) for c in chunks] == [8, 8, 4]
-    assert write_video(tmp_path / "b.mp4", fr, fps=25).read_bytes() == p.read_bytes()
+
+
+def test_lossless_frames_are_the_same_in_every_process(tmp_path):
+    """Lossy H.264 bytes can differ between two encodes of the same frames (timing inside the
+    encoder); lossless ones always decode to the same frames, here and in a fresh process."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    fr = np.clip(_frames(n=30, h=32, w=32).astype(int) + rng.normal(0, 3, (30, 32, 32, 3)), 0, 255).astype(np.uint8)
+    np.save(tmp_path / "frames.npy", fr)
+    a = read_video(write_video(tmp_path / "a.mp4", fr, lossless=True))
+    code = (
+        "import numpy as np, sys; from behavior_soup.video import write_video; "
+        "write_video(sys.argv[2], np.load(sys.argv[1]), lossless=True)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "frames.npy"), str(tmp_path / "b.mp4")], check=True)
+    b = read_video(tmp_path / "b.mp4")
+    assert np.array_equal(a, b)
+    # lossless: what is lost is only the conversion to 4:2:0 YUV and back
+    import av
+
+    def yuv_round_trip(x):
+        yuv = av.VideoFrame.from_ndarray(x, format="rgb24").reformat(format="yuv420p")
+        return yuv.reformat(format="rgb24").to_ndarray()
+
+    assert np.array_equal(a, np.stack([yuv_round_trip(x) for x in fr]))
+    with pytest.raises(ValueError, match="expected codec 'libx264' for lossless=True"):
+        write_video(tmp_path / "c.mkv", fr, codec="mpeg4", lossless=True)
 
 
 def test_concatenated_views(tmp_path):

@@ -20,7 +20,7 @@ def feature_extractor_arch(spec: ModeSpec, n_classes: int, dropout: float = 0.25
 
 def sequence_arch(n_classes: int, in_features: int = 1024, **kw: Any) -> dict[str, Any]:
     arch = {"in_features": in_features, "n_classes": n_classes, "hidden": 128, "n_layers": 3}
-    arch.update({"n_gaussians": 16, "n_kernels": 8, "length": 31, "dropout": 0.5})
+    arch.update({"n_gaussians": 16, "n_kernels": 8, "length": 15, "dropout": 0.5, "residual": True})
     arch.update(kw)
     return arch
 

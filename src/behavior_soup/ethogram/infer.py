@@ -168,9 +168,25 @@ def _with_features(d: dict, meta: dict, reused: bool) -> dict[str, Any]:
 
 
 def run_sequence(
-    features: np.ndarray, sequence_model: str | os.PathLike, *, device: str = "auto"
+    features: np.ndarray,
+    sequence_model: str | os.PathLike,
+    *,
+    device: str = "auto",
+    prior: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """TGMJ over a whole trial's features ``(T, D)`` float32.
+    """TGMJ over a whole trial's features.
+
+    Parameters
+    ----------
+    features
+        ``(T, D)`` float32, the feature extractor's spatial and flow features.
+    sequence_model
+        The sequence model's checkpoint.
+    device
+        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+    prior
+        ``(T, C)`` float32, the feature extractor's logits: needed by a residual model (the
+        default since it exists; older checkpoints ignore it).
 
     Returns
     -------
@@ -182,12 +198,21 @@ def run_sequence(
     torch = _torch()
     dev = resolve_device(device)
     meta, net = load_model(sequence_model, "sequence", dev)
-    d = meta["architecture"]["in_features"]
+    arch = meta["architecture"]
+    d = arch["in_features"]
     if features.ndim != 2 or features.shape[1] != d:
         raise ModelError(f"expected features of shape (T, {d}) for this sequence model, got {features.shape}")
+    residual = bool(arch.get("residual"))
+    if residual and (prior is None or prior.shape != (len(features), arch["n_classes"])):
+        got = None if prior is None else prior.shape
+        raise ModelError(
+            f"expected the feature extractor's logits of shape ({len(features)}, {arch['n_classes']}) for this "
+            f"residual sequence model, got {got}"
+        )
     with torch.inference_mode():
         x = torch.from_numpy(np.ascontiguousarray(features.T, dtype=np.float32))[None].to(dev)
-        logits = net(x)[0].T.float().cpu().numpy()
+        p = torch.from_numpy(np.ascontiguousarray(prior.T, dtype=np.float32))[None].to(dev) if residual else None
+        logits = net(x, p)[0].T.float().cpu().numpy()
     probs = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
     return logits.astype(np.float32), probs, meta
 
@@ -223,7 +248,7 @@ def infer_trial(
     f = trial_features(ctx, feature_model, device=device, batch_size=batch_size, reuse=reuse_features, write=False)
     fprov.finish()
     results = _sequence_results(
-        f["features"], seq_meta, sequence_model, list(fe_meta["behaviors"]), mode, params, device, min_bout
+        f["features"], f["logits"], seq_meta, sequence_model, list(fe_meta["behaviors"]), mode, params, device, min_bout
     )
     results[f"{mode}/ethogram"][1].params.update(
         {"feature_extractor": str(feature_model), "feature_extractor_id": fe_meta["model_id"]}
@@ -245,6 +270,7 @@ def _check_behaviors(behaviors: list[str], seq_meta: dict) -> None:
 
 def _sequence_results(
     features: np.ndarray,
+    fe_logits: np.ndarray,
     seq_meta: dict,
     sequence_model: str | os.PathLike,
     behaviors: list[str],
@@ -257,7 +283,7 @@ def _sequence_results(
     ids = {"sequence": str(sequence_model), "sequence_id": seq_meta["model_id"], "mode": mode}
     sprov = _prov("sequence_infer", {**params, **ids})
     eprov = _prov("behavior_infer", {**params, **ids})
-    logits, probs, _ = run_sequence(features, sequence_model, device=device)
+    logits, probs, _ = run_sequence(features, sequence_model, device=device, prior=fe_logits)
     sprov.finish()
     thr = np.asarray(seq_meta["thresholds"], dtype=np.float64)
     ethogram = postprocess(probs, thr, min_bout)
@@ -306,5 +332,15 @@ def sequence_from_stored(
         ) from exc
     feats = np.concatenate([d["spatial"], d["flow"]], axis=1).astype(np.float32, copy=False)
     params = {"device": device, "min_bout": min_bout}
-    results = _sequence_results(feats, seq_meta, sequence_model, list(d["behaviors"]), mode, params, device, min_bout)
+    results = _sequence_results(
+        feats,
+        np.asarray(d["logits"], np.float32),
+        seq_meta,
+        sequence_model,
+        list(d["behaviors"]),
+        mode,
+        params,
+        device,
+        min_bout,
+    )
     return _write(ctx, results, mode)

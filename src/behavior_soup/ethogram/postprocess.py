@@ -22,8 +22,15 @@ def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
 
 
-def fit_thresholds(probabilities: np.ndarray, labels: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
-    """Per-class thresholds maximising each class's F1 on labelled frames.
+#: Lowest threshold :func:`fit_thresholds` picks: a threshold fitted near zero on a few
+#: validation positives marks almost every frame of a new trial as that behavior.
+MIN_THRESHOLD = 0.1
+
+
+def fit_thresholds(
+    probabilities: np.ndarray, labels: np.ndarray, grid: np.ndarray | None = None, floor: float = MIN_THRESHOLD
+) -> np.ndarray:
+    """Per-class thresholds maximising each class's F1 on labelled frames, never below ``floor``.
 
     Parameters
     ----------
@@ -32,7 +39,9 @@ def fit_thresholds(probabilities: np.ndarray, labels: np.ndarray, grid: np.ndarr
     labels
         ``(T, C)`` int in {1, 0, -1}; frames with any -1 are ignored.
     grid
-        Candidate thresholds (default 0.01 .. 0.99).
+        Candidate thresholds (default 0.01 .. 0.99); those below ``floor`` are not used.
+    floor
+        The lowest threshold allowed, in [0, 1).
 
     Returns
     -------
@@ -40,7 +49,12 @@ def fit_thresholds(probabilities: np.ndarray, labels: np.ndarray, grid: np.ndarr
         ``(C,)`` float64; 0.5 for a class never present in the labels. Where several
         thresholds give the best F1, the middle one of them.
     """
+    if not 0 <= floor < 1:
+        raise ValueError(f"expected 0 <= floor < 1, got {floor!r}")
     grid = np.linspace(0.01, 0.99, 99) if grid is None else np.asarray(grid, dtype=np.float64)
+    grid = grid[grid >= floor - 1e-12]
+    if not len(grid):
+        raise ValueError(f"expected candidate thresholds at or above the floor {floor}, got none")
     ok = (labels != UNLABELED).all(axis=1)
     p, y = probabilities[ok], labels[ok].astype(bool)
     out = np.full(p.shape[1], 0.5)

@@ -21,6 +21,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from ..errors import ItemNotFoundError, ModelError, OutputsError
 from ..jobs import TrialContext
 from ..provenance import now_iso
 from ..schema import VIEWS
+from .augment import AugmentSpec, as_record, augment_clips, resolve_augmentation
 from .build import build, feature_extractor_arch, flow_arch, sequence_arch
 from .checkpoint import load_checkpoint, new_model_id, save_checkpoint
 from .frames import clip_batch, norm_stats, trial_frames, view_paths
@@ -118,16 +120,25 @@ def _fit(
     validate: Callable[[], tuple[float, dict[str, Any], dict[str, Any]]],
     resume: bool,
     progress: bool,
+    lr: float,
+    min_lr_fraction: float = 0.05,
 ) -> dict[str, Any]:
     """The shared epoch loop. ``run_epoch(rng)`` trains one epoch and returns its metrics;
     ``validate()`` returns ``(score, metrics, extra)`` (higher score is better; ``extra``,
-    e.g. thresholds, is stored with the best model)."""
+    e.g. thresholds, is stored with the best model).
+
+    The learning rate follows a cosine from ``lr`` in the first epoch to
+    ``lr * min_lr_fraction`` in the last, computed from the epoch number (so a resumed run
+    follows the same schedule). The best epoch (:class:`_Selection`) is the one with the
+    lowest validation loss among those whose score is within ``SCORE_TOLERANCE`` of the best
+    score so far: with few validation trials the F1 score saturates early, or peaks once by
+    one frame, and the first epoch to reach it is rarely the best model."""
     torch = _torch()
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"expected epochs >= 1, got {epochs!r}")
     last_path, best_path = out / "last.pt", out / "model.pt"
     history: list[dict[str, Any]] = []
-    best = -math.inf
+    best = _Selection()
     start = 1
     if resume and last_path.is_file():
         last = load_checkpoint(last_path, kind=kind, mode=meta["mode"])
@@ -141,7 +152,10 @@ def _fit(
         model.load_state_dict(last["state_dict"])
         optimizer.load_state_dict(last["optimizer"])
         history = list(last["history"])
-        best = float(last["best_score"])
+        if "selection" in last:
+            best = _Selection(*(float(v) for v in last["selection"]))
+        else:  # written before the selection kept the loss
+            best = _Selection(float(last["best_score"]), float(last["best_score"]))
         meta["model_id"] = last["model_id"]
         start = int(last["epoch"]) + 1
         if start <= epochs:
@@ -151,17 +165,19 @@ def _fit(
     for epoch in bar:
         t0 = time.perf_counter()
         seed_all(seed * 100_003 + epoch)
+        epoch_lr = _cosine_lr(lr, epoch, epochs, min_lr_fraction)
+        for group in optimizer.param_groups:
+            group["lr"] = epoch_lr
         model.train()
         train_m = run_epoch(np.random.default_rng([seed, epoch]))
         model.eval()
         with torch.no_grad():
             score, val_m, extra = validate()
-        row = {"epoch": epoch, **train_m, **_flat_metrics(val_m), "score": score}
+        row = {"epoch": epoch, "lr": epoch_lr, **train_m, **_flat_metrics(val_m), "score": score}
         row["duration_s"] = time.perf_counter() - t0
         history.append(row)
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        if score > best:
-            best = score
+        if best.take(float(score), float(val_m.get("val_loss", -score))):
             save_checkpoint(
                 best_path, {**meta, **extra, "epoch": epoch, "metrics": val_m, "history": history, "state_dict": state}
             )
@@ -170,7 +186,7 @@ def _fit(
             {
                 **meta,
                 "epoch": epoch,
-                "best_score": best,
+                "selection": [best.top, best.score, best.loss],
                 "history": history,
                 "state_dict": state,
                 "optimizer": optimizer.state_dict(),
@@ -182,6 +198,20 @@ def _fit(
     if not best_path.is_file():
         raise ModelError(f"expected a trained model in {str(out)!r} after {epochs} epochs, found none")
     final = load_checkpoint(best_path, kind=kind)
+    weak = {
+        name: round(m["f1"], 3)
+        for name, m in (final["metrics"].get("classes") or {}).items()
+        if m.get("support", 0) > 0 and m["f1"] < 0.5
+    }
+    if weak:
+        log.warning(
+            "%s in %s: validation F1 below 0.5 for %s at the best epoch (%d); the model has not "
+            "learned these behaviors: see metrics.csv, label more trials of them or train longer",
+            kind,
+            out,
+            weak,
+            int(final["epoch"]),
+        )
     return {
         "checkpoint": str(best_path),
         "model_id": final["model_id"],
@@ -189,6 +219,39 @@ def _fit(
         "epochs": epochs,
         "metrics": final["metrics"],
     }
+
+
+#: Scores (validation F1, in [0, 1]) this close to the best so far count as equally good; the
+#: validation loss decides between them.
+SCORE_TOLERANCE = 0.02
+
+
+@dataclass
+class _Selection:
+    """Which epoch is the best so far (see :func:`_fit`): ``top`` the best score seen,
+    ``score`` and ``loss`` those of the epoch kept."""
+
+    top: float = -math.inf
+    score: float = -math.inf
+    loss: float = math.inf
+
+    def take(self, score: float, loss: float) -> bool:
+        """Whether an epoch with ``score`` and validation ``loss`` becomes the best."""
+        self.top = max(self.top, score)
+        kept_still_good = self.score >= self.top - SCORE_TOLERANCE
+        better = (not kept_still_good and score == self.top) or (
+            score >= self.top - SCORE_TOLERANCE and loss < self.loss
+        )
+        if better:
+            self.score, self.loss = score, loss
+        return better
+
+
+def _cosine_lr(lr: float, epoch: int, epochs: int, min_fraction: float) -> float:
+    """Learning rate of ``epoch`` (1-based) of ``epochs``: ``lr`` at the first, ``lr *
+    min_fraction`` at the last, a half cosine between."""
+    t = (epoch - 1) / max(epochs - 1, 1)
+    return float(lr * (min_fraction + (1 - min_fraction) * 0.5 * (1 + math.cos(math.pi * t))))
 
 
 def _plain(x: Any) -> Any:
@@ -307,19 +370,16 @@ def _clips(frames, by: Mapping[str, list[int]], n_frames: int, norm, device: str
     return x.to(device)
 
 
-def _augment(x: Any, n_views: int, rng: np.random.Generator) -> Any:
-    """Training augmentation of normalised clips ``(B, 3L, H, W)``: each sample mirrored
-    left-right within each view with probability 1/2, and its brightness and contrast jittered
-    (x * a + b, a in [0.8, 1.2], b in [-0.2, 0.2]). Applied before the flow generator, so
-    the flows stay consistent with the frames."""
-    torch = _torch()
-    b, c, h, w = x.shape
-    flip = torch.from_numpy(rng.random(b) < 0.5).to(x.device)
-    mirrored = x.view(b, c, h, n_views, w // n_views).flip(-1).reshape(b, c, h, w)
-    x = torch.where(flip[:, None, None, None], mirrored, x)
-    a = torch.from_numpy(rng.uniform(0.8, 1.2, b).astype(np.float32)).to(x.device)
-    off = torch.from_numpy(rng.uniform(-0.2, 0.2, b).astype(np.float32)).to(x.device)
-    return x * a[:, None, None, None] + off[:, None, None, None]
+def _stream_mask(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """``(n, 2)`` float32 multipliers for the (spatial, flow) halves of ``n`` samples: with
+    probability ``p`` each sample loses one of its two streams (either, equally likely); the
+    kept stream is scaled by 2 so the input's expected sum stays the same."""
+    drop = rng.random(n) < p
+    which = rng.integers(0, 2, n)
+    m = np.ones((n, 2), np.float32)
+    m[drop, which[drop]] = 0.0
+    m[drop, 1 - which[drop]] = 2.0
+    return m
 
 
 def _even(items: list, k: int) -> list:
@@ -452,6 +512,7 @@ def train_flow_generator(
         validate=validate,
         resume=resume,
         progress=progress,
+        lr=lr,
     )
     _register(table_path, mode, "flow_generator", summary, meta, lock_timeout)
     return summary
@@ -470,7 +531,7 @@ def train_feature_extractor(
     model_in: str | None = None,
     epochs: int = 10,
     batch_size: int = 32,
-    lr: float = 3e-4,
+    lr: float = 1e-3,
     steps_per_epoch: int | None = None,
     val_fraction: float = 0.2,
     val_uuids: Sequence[str] | None = None,
@@ -478,7 +539,7 @@ def train_feature_extractor(
     spatial_weights: str | None = None,
     flow_weights: str | None = None,
     max_val_frames: int = 4000,
-    augment: bool = True,
+    augment: AugmentSpec = True,
     device: str = "auto",
     seed: int = 0,
     resume: bool = True,
@@ -495,6 +556,15 @@ def train_feature_extractor(
     (stored in the checkpoint) and scores the mean F1 over the classes present.
 
     Input size, views and normalisation come from the flow generator's checkpoint.
+
+    Parameters
+    ----------
+    augment
+        Training augmentation per view (see :mod:`.augment`): True for the defaults (left-right
+        mirror, +/- 10 degrees, small zoom and shift, brightness and contrast), False for
+        none, or a mapping view -> :class:`~.augment.Augmentation` or dict of its fields, e.g.
+        ``{"front": {"rotate": 180, "flip_ud": 0.5}}`` for a top-down open-field camera.
+        Recorded in the checkpoint's ``params``.
 
     Returns
     -------
@@ -544,14 +614,13 @@ def train_feature_extractor(
         y = np.concatenate([labels[u].array[ts] for u, ts in by.items()]).astype(np.float32)
         return torch.from_numpy(y).to(dev)
 
-    n_views = len(view_paths(ctxs[0], views_t))
+    aug = resolve_augmentation(augment, views_t or tuple(v for v in VIEWS if v in ctxs[0].videos))
 
     def run_epoch(rng: np.random.Generator) -> dict[str, float]:
         losses = []
         for by in _batches(train_items, batch_size, rng, steps_per_epoch):
             x = _clips(frames, by, L, flow["norm"], dev)
-            if augment:
-                x = _augment(x, n_views, rng)
+            x = augment_clips(x, aug, rng)
             loss = loss_fn(model(x)["logits"], targets(by))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -584,7 +653,7 @@ def train_feature_extractor(
         "trained_on": train_u,
         "validated_on": val_u,
         "seed": seed,
-        "params": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "dropout": dropout, "augment": augment},
+        "params": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "dropout": dropout, "augment": as_record(aug)},
     }
     summary = _fit(
         out=out,
@@ -598,6 +667,7 @@ def train_feature_extractor(
         validate=validate,
         resume=resume,
         progress=progress,
+        lr=lr,
     )
     _register(table_path, mode, "feature_extractor", summary, meta, lock_timeout)
     return summary
@@ -622,10 +692,12 @@ def train_sequence(
     val_uuids: Sequence[str] | None = None,
     hidden: int = 128,
     n_layers: int = 3,
-    length: int = 31,
+    length: int = 15,
     dropout: float = 0.5,
+    residual: bool = True,
     device: str = "auto",
     feature_batch_size: int = 32,
+    stream_dropout: float = 0.5,
     seed: int = 0,
     resume: bool = True,
     progress: bool = True,
@@ -638,6 +710,19 @@ def train_sequence(
     are extracted now and stored there (see :func:`.infer.extract_features`). Training uses
     random crops of ``seq_len`` frames; validation runs whole trials, fits per-class
     thresholds (stored in the checkpoint) and scores the mean F1 over the classes present.
+
+    Parameters
+    ----------
+    length
+        Temporal kernel length of the TGM layers, frames (odd).
+    residual
+        The model adds a temporal correction to the feature extractor's logits (see
+        :class:`.nets.TGMJ`) instead of predicting from the features alone.
+    stream_dropout
+        Probability that a training crop loses one of its two streams' features (spatial or
+        flow, the other doubled): the features of the training trials come from a feature
+        extractor that fitted them, where both streams agree; on new trials they can
+        disagree, and a model that learned to trust either alone copes.
     """
     from .infer import trial_features
 
@@ -647,16 +732,18 @@ def train_sequence(
     behaviors = tuple(fe["behaviors"])
     dev = resolve_device(device)
     out = _out_dir(model_out)
-    feats = {
-        c.uuid: trial_features(c, feature_model_in, device=dev, batch_size=feature_batch_size)["features"]
-        for c in tqdm(ctxs, desc="features", disable=not progress)
-    }
+    feats, priors = {}, {}
+    for c in tqdm(ctxs, desc="features", disable=not progress):
+        f = trial_features(c, feature_model_in, device=dev, batch_size=feature_batch_size)
+        feats[c.uuid], priors[c.uuid] = f["features"], f["logits"]
     labels, found = _labels_of(ctxs, feats)
     if found != behaviors:
         raise ModelError(f"expected labels with the feature extractor's behaviors {list(behaviors)}, got {list(found)}")
     train_u, val_u = split_trials([c.uuid for c in ctxs], val_fraction, seed, val_uuids)
     seed_all(seed)
-    arch = sequence_arch(len(behaviors), 2 * 512, hidden=hidden, n_layers=n_layers, length=length, dropout=dropout)
+    arch = sequence_arch(
+        len(behaviors), 2 * 512, hidden=hidden, n_layers=n_layers, length=length, dropout=dropout, residual=residual
+    )
     model = build("sequence", arch)
     parents = [fe["model_id"]]
     if model_in:
@@ -671,10 +758,11 @@ def train_sequence(
     bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")  # on (N, C, T)
     crop = min(seq_len, min(len(feats[u]) for u in train_u))
 
-    def tensors(u: str, a: int, b: int) -> tuple[Any, Any]:
+    def tensors(u: str, a: int, b: int) -> tuple[Any, Any, Any]:
         x = torch.from_numpy(np.ascontiguousarray(feats[u][a:b].T, dtype=np.float32))
+        prior = torch.from_numpy(np.ascontiguousarray(priors[u][a:b].T, dtype=np.float32))
         y = torch.from_numpy(labels[u].array[a:b].T.astype(np.float32))
-        return x, y
+        return x, prior, y
 
     def masked_loss(logits: Any, y: Any) -> Any:
         mask = (y != UNLABELED).all(dim=1, keepdim=True).float()
@@ -690,9 +778,14 @@ def train_sequence(
         order = rng.permutation(len(crops))
         losses = []
         for i in range(0, len(order), batch_size):
-            xs, ys = zip(*(tensors(crops[j][0], crops[j][1], crops[j][1] + crop) for j in order[i : i + batch_size]))
-            x, y = torch.stack(xs).to(dev), torch.stack(ys).to(dev)
-            loss = masked_loss(model(x), y)
+            xs, ps, ys = zip(
+                *(tensors(crops[j][0], crops[j][1], crops[j][1] + crop) for j in order[i : i + batch_size])
+            )
+            x, prior, y = torch.stack(xs).to(dev), torch.stack(ps).to(dev), torch.stack(ys).to(dev)
+            if stream_dropout > 0:
+                keep = torch.from_numpy(_stream_mask(len(x), stream_dropout, rng)).to(dev)
+                x = x * keep.repeat_interleave(x.shape[1] // 2, dim=1)[:, :, None]
+            loss = masked_loss(model(x, prior), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -702,8 +795,8 @@ def train_sequence(
     def validate() -> tuple[float, dict, dict]:
         probs, ys, losses = [], [], []
         for u in val_u:
-            x, y = tensors(u, 0, len(feats[u]))
-            logits = model(x[None].to(dev))
+            x, prior, y = tensors(u, 0, len(feats[u]))
+            logits = model(x[None].to(dev), prior[None].to(dev))
             losses.append(float(masked_loss(logits, y[None].to(dev))))
             probs.append(torch.sigmoid(logits[0]).T.cpu().numpy())
             ys.append(labels[u].array)
@@ -724,7 +817,13 @@ def train_sequence(
         "trained_on": train_u,
         "validated_on": val_u,
         "seed": seed,
-        "params": {"epochs": epochs, "seq_len": seq_len, "batch_size": batch_size, "lr": lr},
+        "params": {
+            "epochs": epochs,
+            "seq_len": seq_len,
+            "batch_size": batch_size,
+            "lr": lr,
+            "stream_dropout": stream_dropout,
+        },
     }
     summary = _fit(
         out=out,
@@ -738,6 +837,7 @@ def train_sequence(
         validate=validate,
         resume=resume,
         progress=progress,
+        lr=lr,
     )
     _register(table_path, mode, "sequence", summary, meta, lock_timeout)
     return summary

@@ -32,8 +32,8 @@ def test_round_trip(tmp_path):
     back = load_checkpoint(tmp_path / "m.pt", kind="sequence", mode="fast")
     assert back["behaviors"] == ["bg", "a", "b"] and back["thresholds"] == [0.5, 0.4, 0.3]
     assert set(back["versions"]) >= {"torch", "behavior_soup"} and back["created"].endswith("+00:00")
-    x = torch.randn(1, 8, 20)
-    assert torch.equal(from_checkpoint(back)(x), net.eval()(x))
+    x, prior = torch.randn(1, 8, 20), torch.randn(1, 3, 20)
+    assert torch.equal(from_checkpoint(back)(x, prior), net.eval()(x, prior))
     assert not list(tmp_path.glob(".*tmp"))
 
 

@@ -82,6 +82,17 @@ def test_tgmj_shapes_and_causality_window():
     assert not torch.allclose(m(x2)[..., 30], y[..., 30])
 
 
+def test_residual_tgmj_corrects_the_prior():
+    torch.manual_seed(0)
+    plain = TGMJ(16, 3, hidden=8, n_layers=2, length=5, dropout=0.0).eval()
+    res = TGMJ(16, 3, hidden=8, n_layers=2, length=5, dropout=0.0, residual=True).eval()
+    res.load_state_dict(plain.state_dict())
+    x, prior = torch.randn(2, 16, 30), torch.randn(2, 3, 30)
+    torch.testing.assert_close(res(x, prior), plain(x) + prior)
+    with pytest.raises(ValueError, match="expected the feature extractor's logits"):
+        res(x)
+
+
 def test_warp_follows_the_flow_convention():
     # frame_{k+1} is frame_k shifted right by 2 px: frame_k(p) = frame_{k+1}(p + (2, 0))
     torch.manual_seed(0)

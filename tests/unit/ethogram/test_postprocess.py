@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from behavior_soup.ethogram import apply_thresholds, class_metrics, fit_thresholds, min_bout_length, postprocess
 
@@ -38,3 +39,17 @@ def test_class_metrics_values():
     m = class_metrics(pred, y, ("bg", "a"))
     assert m["a"]["precision"] == 2 / 3 and m["a"]["recall"] == 1.0 and m["a"]["f1"] == 0.8
     assert m["bg"]["accuracy"] == 0.75 and m["bg"]["support"] == 2
+
+
+def test_threshold_floor():
+    """A class whose few validation positives sit near zero would get a near-zero threshold,
+    marking most frames of a new trial; the floor stops that."""
+    y = np.zeros((200, 2), np.int8)
+    y[:, 0] = 1
+    y[:4, 1], y[:4, 0] = 1, 0
+    p = np.full((200, 2), 0.01)
+    p[:4, 1] = 0.04  # separable, but only just above the negatives
+    assert fit_thresholds(p, y, floor=0.0)[1] <= 0.04
+    assert fit_thresholds(p, y)[1] >= 0.1
+    with pytest.raises(ValueError, match="expected 0 <= floor < 1"):
+        fit_thresholds(p, y, floor=1.0)

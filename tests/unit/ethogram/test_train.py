@@ -45,10 +45,22 @@ def _weights(path):
     return torch.load(path, weights_only=True)["state_dict"]
 
 
-def test_deterministic_and_resume_equals_uninterrupted(ctxs, tmp_path):
+def test_deterministic_and_resume_equals_uninterrupted(ctxs, tmp_path, monkeypatch):
+    from behavior_soup.ethogram import train
+
     torch.set_num_threads(1)
     a = train_flow_generator(ctxs, "fast", str(tmp_path / "a"), epochs=3, **TINY)
-    train_flow_generator(ctxs, "fast", str(tmp_path / "b"), epochs=2, **TINY)  # "crashes" after epoch 2
+    real = train._cosine_lr
+
+    def crash_at_epoch_3(lr, epoch, epochs, frac):
+        if epoch == 3:
+            raise KeyboardInterrupt  # the process dies after epoch 2
+        return real(lr, epoch, epochs, frac)
+
+    monkeypatch.setattr(train, "_cosine_lr", crash_at_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        train_flow_generator(ctxs, "fast", str(tmp_path / "b"), epochs=3, **TINY)
+    monkeypatch.undo()
     b = train_flow_generator(ctxs, "fast", str(tmp_path / "b"), epochs=3, **TINY)  # resumes
     wa, wb = _weights(tmp_path / "a" / "last.pt"), _weights(tmp_path / "b" / "last.pt")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -92,3 +104,85 @@ def test_views_are_recorded_and_required(ctxs, tmp_path):
     one_view = TC(**{**ctxs[0].__dict__, "videos": {"front": ctxs[0].videos["front"]}})
     with pytest.raises(MissingViewError, match="expected a 'side' video for m1/"):
         train_flow_generator([*ctxs[1:], one_view], "fast", str(tmp_path / "f2"), epochs=1, **TINY)
+
+
+def _scripted_fit(tmp_path, scores, losses, f1s=None, epochs=None):
+    """Run the shared epoch loop on a one-parameter model whose validation is scripted."""
+    from behavior_soup.ethogram.train import _fit
+
+    model = torch.nn.Linear(1, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    it = iter(range(len(scores)))
+
+    def run_epoch(rng):
+        return {"train_loss": 1.0}
+
+    def validate():
+        i = next(it)
+        classes = {b: {"f1": f, "accuracy": 1.0, "support": 10} for b, f in (f1s or {}).items()}
+        return scores[i], {"val_loss": losses[i], "classes": classes}, {"thresholds": [0.5]}
+
+    meta = {"kind": "sequence", "mode": "fast", "architecture": {}, "behaviors": ["a", "b"], "input_size": [8, 8]}
+    return _fit(
+        out=tmp_path,
+        kind="sequence",
+        model=model,
+        optimizer=opt,
+        epochs=epochs or len(scores),
+        seed=0,
+        meta=meta,
+        run_epoch=run_epoch,
+        validate=validate,
+        resume=False,
+        progress=False,
+        lr=0.1,
+    )
+
+
+def test_best_epoch_breaks_saturated_score_ties_by_validation_loss(tmp_path):
+    # F1 saturates from epoch 2: the first epoch to reach it is not the best model; epoch 5
+    # has the lowest loss but a clearly lower score
+    s = _scripted_fit(tmp_path, [0.9, 1.0, 1.0, 0.9996, 0.95], [0.5, 0.4, 0.2, 0.1, 0.05])
+    assert s["best_epoch"] == 4
+    hist = pd.read_csv(tmp_path / "metrics.csv")
+    assert hist["epoch"].tolist() == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "scores, losses, best",
+    [
+        ([0.9, 1.0, 0.985, 0.985], [0.5, 0.3, 0.1, 0.05], 4),  # a one-frame peak does not win
+        ([0.5, 0.9, 0.7, 0.95], [0.1, 0.4, 0.05, 0.3], 4),  # a clearly better score does
+        ([0.8, 0.6, 0.7], [0.5, 0.1, 0.05], 1),  # a lower loss alone does not
+    ],
+)
+def test_best_epoch_cases(tmp_path, scores, losses, best):
+    assert _scripted_fit(tmp_path, scores, losses)["best_epoch"] == best
+
+
+def test_cosine_learning_rate_per_epoch(tmp_path):
+    from behavior_soup.ethogram.train import _cosine_lr
+
+    _scripted_fit(tmp_path, [0.5] * 5, [1.0] * 5)
+    lrs = pd.read_csv(tmp_path / "metrics.csv")["lr"].to_numpy()
+    np.testing.assert_allclose(lrs[[0, -1]], [0.1, 0.005])
+    assert (np.diff(lrs) < 0).all()
+    np.testing.assert_allclose(lrs[2], 0.1 * (0.05 + 0.95 * 0.5))  # half way: the mean of both ends
+    assert _cosine_lr(1.0, 1, 1, 0.05) == 1.0  # a single epoch runs at the full rate
+
+
+def test_weak_class_warns_with_its_name(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="behavior_soup.ethogram.train"):
+        _scripted_fit(tmp_path, [0.6, 0.7], [0.5, 0.4], f1s={"walk": 0.95, "groom": 0.31})
+    msg = " ".join(r.getMessage() for r in caplog.records)
+    assert "validation F1 below 0.5" in msg and "'groom': 0.31" in msg and "walk" not in msg
+
+
+def test_stream_mask_drops_one_stream_and_keeps_the_sum():
+    from behavior_soup.ethogram.train import _stream_mask
+
+    m = _stream_mask(10_000, 0.5, np.random.default_rng(0))
+    assert set(np.unique(m.sum(axis=1))) == {2.0}
+    dropped = (m == 0).any(axis=1)
+    assert 0.47 < dropped.mean() < 0.53 and 0.45 < (m[dropped, 0] == 0).mean() < 0.55
+    assert (_stream_mask(5, 0.0, np.random.default_rng(0)) == 1).all()

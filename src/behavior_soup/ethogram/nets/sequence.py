@@ -33,7 +33,7 @@ class TGM(nn.Module):
         Kernel length in frames (odd).
     """
 
-    def __init__(self, channels: int, n_gaussians: int = 16, n_kernels: int = 8, length: int = 31) -> None:
+    def __init__(self, channels: int, n_gaussians: int = 16, n_kernels: int = 8, length: int = 15) -> None:
         super().__init__()
         if length % 2 == 0 or length < 3:
             raise ValueError(f"expected an odd kernel length >= 3, got {length}")
@@ -73,6 +73,10 @@ class TGMJ(nn.Module):
         Width of the projection the TGM layers work on.
     n_layers
         TGM layers.
+    residual
+        Add the feature extractor's logits to the output: the model then learns a temporal
+        correction of what the features already say (``forward(x, prior)``), and starts from
+        it rather than from nothing.
     """
 
     def __init__(
@@ -83,19 +87,28 @@ class TGMJ(nn.Module):
         n_layers: int = 3,
         n_gaussians: int = 16,
         n_kernels: int = 8,
-        length: int = 31,
+        length: int = 15,
         dropout: float = 0.5,
+        residual: bool = False,
     ) -> None:
         super().__init__()
+        self.residual = residual
         self.reduce = nn.Conv1d(in_features, hidden, 1)
         self.layers = nn.ModuleList(TGM(hidden, n_gaussians, n_kernels, length) for _ in range(n_layers))
         self.dropout = nn.Dropout(dropout)
         self.head_sequence = nn.Conv1d(hidden, n_classes, 1)
         self.head_frame = nn.Conv1d(hidden, n_classes, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` ``(N, D, T)`` features and, for a residual model, ``prior`` ``(N, n_classes, T)``
+        the feature extractor's logits -> ``(N, n_classes, T)`` logits."""
         h0 = F.relu(self.reduce(self.dropout(x)))
         h = h0
         for layer in self.layers:
             h = F.relu(layer(h)) + h
-        return self.head_sequence(self.dropout(h)) + self.head_frame(self.dropout(h0))
+        out = self.head_sequence(self.dropout(h)) + self.head_frame(self.dropout(h0))
+        if self.residual:
+            if prior is None:
+                raise ValueError("expected the feature extractor's logits (prior=) for a residual sequence model")
+            out = out + prior
+        return out
