@@ -25,6 +25,7 @@ import pandas as pd
 
 import behavior_soup as bs
 from behavior_soup import schema, store
+from behavior_soup.store.format import encode
 
 
 def _time(fn) -> float:
@@ -42,7 +43,7 @@ def bench_add(tmp: Path, repeats: int) -> tuple[float, float]:
         (d / f"side_v{t:04d}.avi").write_bytes(b"")
     warm = bs.create_df(tmp / "warm.h5", raw_root=raw)
     warm.behavior.add_item("a")
-    enc = store._encode(warm)
+    enc = encode(warm)
     enc.to_hdf(tmp / "warm_raw.h5", key="trials", format="table", mode="w")
     t_lib, t_raw = [], []
     for i in range(repeats):  # interleaved pairs, so both see the same machine load

@@ -54,7 +54,8 @@ def shared_data():
 
 
 def edit_meta(path, **values):
-    """Change entries of a table file's metadata in place (to simulate files from elsewhere)."""
+    """Change entries of a table file's metadata in place (to simulate files from elsewhere,
+    written by versions without the user-block checksum)."""
     import json
 
     import numpy as np
@@ -67,3 +68,5 @@ def edit_meta(path, **values):
         meta.update({k: str(v) for k, v in values.items()})
         f.remove_node(f.root, META_NODE)
         f.create_array(f.root, META_NODE, obj=np.bytes_(json.dumps(meta).encode()))
+    with open(path, "r+b") as fh:  # as an older version wrote it: no stamp (its checksum would not match)
+        fh.write(b"\0" * 512)

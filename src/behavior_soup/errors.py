@@ -22,6 +22,8 @@ __all__ = [
     "MissingViewError",
     "OutputsError",
     "StaleTableError",
+    "TableEditError",
+    "WriteError",
     "TableFormatError",
     "VideoError",
     "DataFormatError",
@@ -56,6 +58,16 @@ class MissingViewError(BehaviorSoupError):
 
 class TableFormatError(BehaviorSoupError):
     """A file is not a readable behavior_soup table (corrupt, foreign or too new)."""
+
+
+class TableEditError(BehaviorSoupError, ValueError):
+    """An edit of the table in memory cannot be saved (a schema column dropped or renamed, a
+    value of the wrong type); nothing was written."""
+
+
+class WriteError(BehaviorSoupError, OSError):
+    """A file could not be written completely (e.g. the disk is full); the previous version
+    is kept."""
 
 
 class StaleTableError(BehaviorSoupError):

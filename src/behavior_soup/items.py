@@ -7,6 +7,7 @@ table; the ``df.behavior`` accessor calls them.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -17,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import outputs, schema, store
+from . import schema, store
 from .errors import DataRootError, ItemExistsError, ItemNotFoundError, MissingViewError
 from .naming import NamingRule
 from .paths import check_root, resolve, to_relative_posix, validate_relative
@@ -442,11 +443,20 @@ def remove_items(
         removed.append(table[mask])
         return table[~mask]
 
-    store.transact(df, change, lock_timeout=lock_timeout)
+    def mark(meta: dict[str, str]) -> dict[str, str]:
+        # the rows and the intent to delete their results are committed together; the
+        # deletion runs right after, and any later write finishes it after a crash
+        pending = json.loads(meta.get(store.PENDING_KEY, "[]"))
+        gone = removed[0]
+        pending += [
+            {"output_path": o, "trial_id": int(t), "uuid": u}
+            for o, t, u in zip(gone["output_path"], gone["trial_id"], gone["uuid"])
+        ]
+        return {**meta, store.PENDING_KEY: json.dumps(pending)}
+
+    store.transact(df, change, lock_timeout=lock_timeout, meta_change=mark if remove_outputs else None)
     gone = removed[0].reset_index(drop=True)
     if remove_outputs:
-        info = store.table_info(df)
-        for rel, grp in gone.groupby("output_path"):
-            outputs.delete_trials(resolve(info.output_root, rel), grp["trial_id"].tolist(), lock_timeout)
+        store.transact(df, None, lock_timeout=lock_timeout)  # deletes the results, clears the mark
     log.info("removed %d trial(s)", len(gone))
     return gone

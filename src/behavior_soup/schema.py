@@ -284,7 +284,7 @@ def migrate(df: pd.DataFrame, version: int) -> pd.DataFrame:
     """Bring a table read from disk at schema ``version`` to :data:`SCHEMA_VERSION`.
 
     Versions 1 and 2 hold the same columns; version 1's ``added_time`` is repaired while the
-    file is read (it needs the stored integers and unit, see ``store._read_trials``).
+    file is read (it needs the stored integers and unit, see ``store.format.read_trials``).
     """
     if version > SCHEMA_VERSION:
         raise TableFormatError(

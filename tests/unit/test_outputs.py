@@ -97,17 +97,29 @@ def test_missing_result_and_bad_keys(tmp_path):
             _write(p, key=bad)
 
 
-def test_corrupt_and_foreign(tmp_path):
+def test_damaged_index_is_rebuilt_and_foreign_file_refused(tmp_path):
+    p = tmp_path / "o.h5"
+    _write(p)
+    p.write_bytes(b"\x00garbage" * 50)  # the index only: every result lives in its trial's file
+    assert outputs.read_result(p, trial_id=7, uuid=U, key="behavior/x")["a"].tolist() == [0, 1, 2, 3, 4]
+    _write(p, key="behavior/y")
+    with h5py.File(p) as f:  # rebuilt, and the results reachable through it
+        assert f.attrs["layout"] == 2 and sorted(f["trial_7/behavior"]) == ["x", "y"]
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"\x00garbage" * 50)
+    trial = outputs.trial_file(bad, 7)
+    trial.parent.mkdir()
+    trial.write_bytes(b"\x00garbage" * 50)
     with pytest.raises(OutputsError, match="corrupt or foreign"):
         _write(bad)
-    assert bad.read_bytes() == b"\x00garbage" * 50
+    assert trial.read_bytes() == b"\x00garbage" * 50  # a damaged trial file is never replaced blindly
     foreign = tmp_path / "foreign.h5"
     with h5py.File(foreign, "w") as f:
         f["x"] = 1
     with pytest.raises(OutputsError, match="foreign"):
         _write(foreign)
+    with h5py.File(foreign) as f:
+        assert list(f) == ["x"]
 
 
 def test_lock_timeout(tmp_path):
@@ -117,7 +129,7 @@ def test_lock_timeout(tmp_path):
     release = threading.Event()
 
     def holder():
-        with locked(p, what="outputs file"):
+        with locked(outputs.trial_file(p, 7), what="outputs file"):
             held.set()
             release.wait(10)
 

@@ -54,9 +54,12 @@ def test_version_1_tables_get_their_times_back(table):
     table.behavior.add_item("m1")
     path = table.paths.table_path
     meta = store.read_meta(path)
-    enc = store._to_disk(table)
+    from behavior_soup.store.commit import _write
+    from behavior_soup.store.format import to_disk
+
+    enc = to_disk(table)
     enc["added_time"] = enc["added_time"].dt.as_unit("us")
-    store._write(path, enc, {**meta, "schema_version": "1"})  # the version 1 layout
+    _write(path, enc, {**meta, "schema_version": "1"})  # the version 1 layout
     assert pd.read_hdf(path, "trials")["added_time"].dt.year.tolist() == [1970] * 3  # pandas' misreading
     df = bs.load_df(path)
     assert df["added_time"].tolist() == table["added_time"].tolist()
@@ -128,7 +131,7 @@ def test_stale_table_refused_then_merged(table):
     assert (df["notes"] == "edited in memory").sum() == 1
 
 
-def test_merge_keeps_removals_and_newer_status(table):
+def test_merge_keeps_removals_elsewhere_rows_missing_here_and_newer_status(table):
     table.behavior.add_item("m1")
     path = table.paths.table_path
     other = bs.load_df(path)
@@ -145,8 +148,9 @@ def test_merge_keeps_removals_and_newer_status(table):
     )
     table.behavior.save(merge=True)
     df = bs.load_df(path)
-    assert uid not in set(df["uuid"]) and gone_here not in set(df["uuid"])
-    assert len(df) == 1
+    # removed elsewhere through remove_item: gone; merely missing from this DataFrame: kept
+    assert uid not in set(df["uuid"]) and gone_here in set(df["uuid"])
+    assert len(df) == 2 and table["uuid"].tolist() == [edited]  # the DataFrame still holds only its row
     r = df.set_index("uuid").loc[edited]
     assert r["notes"] == "x" and r["behavior_status"] == "done" and r["behavior_run"]["job"] == "j"
 
@@ -281,8 +285,10 @@ def test_unchanged_table_is_not_reread(table, monkeypatch):
     table.behavior.add_item("m1", session_id="2024-01-05", trial_id=1)
     path = table.paths.table_path
     reads = []
-    real = store._read_meta
-    monkeypatch.setattr(store, "_read_meta", lambda p: reads.append(p) or real(p))
+    from behavior_soup.store import load
+
+    real = load.read_checked_meta
+    monkeypatch.setattr(load, "read_checked_meta", lambda p: reads.append(p) or real(p))
     table.behavior.add_item("m1", session_id="2024-01-05", trial_id=2)
     assert reads == []
     other = bs.load_df(path)

@@ -11,7 +11,7 @@ import pandas as pd
 from .. import schema
 from ..jobs.context import TrialContext
 from ..paths import check_root, resolve
-from ..store import _set_info
+from ..store import set_info
 from ._common import check_table, info_of
 
 
@@ -38,7 +38,7 @@ class PathsDataFrameAccessor:
     def set_raw_root(self, path: str | os.PathLike) -> Path:
         """Use another raw-data root for this DataFrame (the data were moved)."""
         root = check_root(path, "raw-data root")
-        _set_info(self._df, replace(info_of(self._df), raw_root=str(root)))
+        set_info(self._df, replace(info_of(self._df), raw_root=str(root)))
         return root
 
     def resolve(self, rel: str, root: str = "raw") -> Path:
