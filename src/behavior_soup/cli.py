@@ -185,6 +185,20 @@ def _info(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``behavior-soup`` command line.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name (e.g. ``["info", "trials.h5"]``), or ``None`` for
+        ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: ``0`` on success, ``2`` after printing a library error or a missing file to
+        stderr. Bad arguments make ``argparse`` exit (``SystemExit``) instead.
+    """
     parser = argparse.ArgumentParser(prog="behavior-soup", description="behavior_soup command line")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)

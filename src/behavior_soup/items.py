@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from . import schema, store
+from .discovery import Found, discover_trials, find_trials, found_columns
 from .errors import DataRootError, ItemExistsError, ItemNotFoundError, MissingViewError
-from .naming import NamingRule
-from .paths import check_root, resolve, to_relative_posix, validate_relative
+from .paths import resolve, to_relative_posix, validate_relative
 
 __all__ = ["add_items", "add_row", "discover_trials", "remove_items"]
 
@@ -30,173 +30,25 @@ log = logging.getLogger(__name__)
 OnMissingView = Literal["warn", "raise", "skip"]
 
 
-def _subdirs(path: Path) -> list[str]:
-    with os.scandir(path) as it:
-        return sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
-
-
-def _session_files(session_dir: Path, depth: int) -> list[str]:
-    """Relative POSIX paths of files up to ``depth`` folder levels below ``session_dir``."""
-    if depth == 0:
-        with os.scandir(session_dir) as it:
-            return [e.name for e in it if not e.name.startswith(".") and e.is_file()]
-    out: list[str] = []
-    stack = [(session_dir, "")]
-    while stack:
-        d, prefix = stack.pop()
-        with os.scandir(d) as it:
-            for e in it:
-                if e.name.startswith("."):
-                    continue
-                rel = prefix + e.name
-                if e.is_file():
-                    out.append(rel)
-                elif e.is_dir() and rel.count("/") < depth:
-                    stack.append((Path(e.path), rel + "/"))
-    return out
-
-
-#: Columns of a discovery (see :func:`discover_trials`).
-DISCOVERY_COLUMNS: tuple[str, ...] = (
-    "animal_id",
-    "session_id",
-    "trial_id",
-    *(schema.view_column(v) for v in schema.VIEWS),
-)
-
-Found = dict[str, np.ndarray]
-
-
-def _found(animal_id: str, session_id: str, trial_ids: Any, videos: Mapping[str, Any]) -> Found:
-    """The trials of one session as columns (:data:`DISCOVERY_COLUMNS`): trial ids and, per
-    view, an array of paths (or one path for a single trial)."""
-    ids = np.atleast_1d(np.asarray(trial_ids, dtype=np.int64))
-    n = len(ids)
-    data: Found = {
-        "animal_id": np.full(n, animal_id, dtype=object),
-        "session_id": np.full(n, session_id, dtype=object),
-        "trial_id": ids,
-    }
-    for view in schema.VIEWS:
-        col = np.full(n, "", dtype=object)
-        col[:] = videos.get(view, "")
-        data[schema.view_column(view)] = col
-    return data
-
-
-def _scan_session(raw_root: Path, animal_id: str, session_id: str, rule: NamingRule) -> Found:
-    """Trials of one session folder, sorted by trial id."""
-    paths, views, trials = rule.match_all(_session_files(raw_root / animal_id / session_id, rule.depth()))
-    ids = np.unique(trials)
-    prefix = f"{animal_id}/{session_id}/"
-    columns: dict[str, np.ndarray] = {}
-    for view in schema.VIEWS:
-        mine = views == view
-        t, p = trials[mine], paths[mine]
-        order = np.argsort(t, kind="stable")
-        t, p = t[order], p[order]
-        dup = np.flatnonzero(t[1:] == t[:-1])
-        if len(dup):
-            i = dup[0]
-            raise ItemExistsError(
-                f"expected one {view!r} video for trial {t[i]} of {animal_id}/{session_id}, found "
-                f"{prefix + p[i]!r} and {prefix + p[i + 1]!r}"
-            )
-        col = np.full(len(ids), "", dtype=object)
-        col[np.searchsorted(ids, t)] = prefix + p
-        columns[view] = col
-    return _found(animal_id, session_id, ids, columns)
-
-
-def discover_trials(
-    raw_root: str | os.PathLike,
-    animal_id: str,
-    session_id: str | None = None,
-    trial_id: int | None = None,
-    rule: NamingRule | None = None,
-) -> pd.DataFrame:
-    """Find trials under ``<raw_root>/<animal_id>[/<session_id>]`` by file-name rule.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per trial found, sorted by session then trial: ``animal_id``, ``session_id``
-        (str), ``trial_id`` (int64) and ``<view>_video`` for each view of
-        :data:`~behavior_soup.schema.VIEWS` (the video's path relative to the raw-data root
-        as a POSIX string, ``""`` where that view was not found).
-
-    Raises
-    ------
-    ItemNotFoundError
-        If the animal or session folder does not exist, or the requested trial (or any
-        trial, for a single requested session) is not found.
-    """
-    found = _discover(raw_root, animal_id, session_id, trial_id, rule)
-    return pd.DataFrame(found, index=pd.RangeIndex(len(found["trial_id"])))
-
-
-def _discover(
-    raw_root: str | os.PathLike,
-    animal_id: str,
-    session_id: str | None,
-    trial_id: int | None,
-    rule: NamingRule | None,
-) -> Found:
-    """:func:`discover_trials` as columns."""
-    root = check_root(raw_root, "raw-data root")
-    rule = rule or NamingRule()
-    animal_id = schema.validate_id(animal_id, "animal_id")
-    animal_dir = root / animal_id
-    if not animal_dir.is_dir():
-        raise ItemNotFoundError(
-            f"expected an animal folder {str(animal_dir)!r}, found none; animals under the root: {_subdirs(root)[:20]}"
-        )
-    if session_id is None:
-        if trial_id is not None:
-            raise ValueError("expected session_id when trial_id is given, got session_id=None")
-        sessions = _subdirs(animal_dir)
-        if not sessions:
-            raise ItemNotFoundError(f"expected session folders in {str(animal_dir)!r}, found none")
-    else:
-        session_id = schema.validate_id(session_id, "session_id")
-        if not (animal_dir / session_id).is_dir():
-            raise ItemNotFoundError(
-                f"expected a session folder {str(animal_dir / session_id)!r}, found none; sessions of "
-                f"{animal_id}: {_subdirs(animal_dir)[:20]}"
-            )
-        sessions = [session_id]
-    parts: list[Found] = []
-    for s in sessions:
-        schema.validate_id(s, "session_id")
-        found = _scan_session(root, animal_id, s, rule)
-        if not len(found["trial_id"]):
-            msg = (
-                f"expected trial videos matching {rule.template!r} (views {sorted(rule.views)}) in "
-                f"{str(animal_dir / s)!r}, found none"
-            )
-            if session_id is not None:
-                raise ItemNotFoundError(msg)
-            log.warning("%s; session skipped", msg)
-        parts.append(found)
-    trials = parts[0] if len(parts) == 1 else {c: np.concatenate([p[c] for p in parts]) for c in DISCOVERY_COLUMNS}
-    if trial_id is not None:
-        tid = schema.validate_trial_id(trial_id)
-        ids = trials["trial_id"]
-        if tid not in ids:
-            raise ItemNotFoundError(
-                f"expected trial {tid} in {animal_id}/{session_id}, found trials {ids[:50].tolist()}"
-            )
-        trials = {c: v[ids == tid] for c, v in trials.items()}
-    return trials
-
-
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _UUID_DIGITS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
 
 
 def new_uuids(n: int) -> np.ndarray:
     """``n`` random (version 4) UUIDs as :func:`uuid.uuid4` writes them: an object array of
-    ``str``, shape ``(n,)``, made from one draw of random bytes."""
+    ``str``, shape ``(n,)``, made from one draw of random bytes.
+
+    Parameters
+    ----------
+    n
+        How many.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` object array of ``str``, each 36 characters (lowercase hexadecimal in groups
+        of 8-4-4-4-12, separated by ``-``).
+    """
     b = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
     b[:, 6] = (b[:, 6] & 0x0F) | 0x40  # version 4
     b[:, 8] = (b[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
@@ -280,6 +132,12 @@ def add_items(
         and warns.
     skip_existing
         Add only trials not in the table yet instead of raising :class:`ItemExistsError`.
+    model_params
+        Recorded in each new row's ``model_params`` (a copy per row).
+    notes
+        Each new row's ``notes``.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
 
     Returns
     -------
@@ -292,7 +150,7 @@ def add_items(
         schema.view_column(v)
     exp_type = schema.validate_exp_type(exp_type)
     info = store.table_info(df)
-    trials = _discover(info.raw_root, animal_id, session_id, trial_id, info.naming_rule)
+    trials = find_trials(info.raw_root, animal_id, session_id, trial_id, info.naming_rule)
     lacking = np.zeros(len(trials["trial_id"]), dtype=bool)
     for v in views:
         lacking |= trials[schema.view_column(v)] == ""
@@ -349,10 +207,39 @@ def add_row(
     """Add one trial whose files are given explicitly (paths relative to the raw-data root,
     or absolute paths inside it). Each file must exist.
 
+    Parameters
+    ----------
+    df
+        A table from :func:`~behavior_soup.create_df`/:func:`~behavior_soup.load_df`; saved,
+        and updated in place.
+    animal_id, session_id, trial_id
+        The new trial's ids.
+    exp_type
+        One of :data:`behavior_soup.schema.EXP_TYPES`, or ``None`` for "not given".
+    videos
+        View -> the trial's video of that view.
+    files
+        Role -> another file of the trial, recorded in the row's ``files``.
+    model_params
+        Recorded in the row's ``model_params``.
+    notes
+        The row's ``notes``.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+
     Returns
     -------
     pandas.DataFrame
         The row added.
+
+    Raises
+    ------
+    DataRootError
+        If the raw-data root does not exist.
+    ItemNotFoundError
+        If a given file does not exist.
+    ItemExistsError
+        If the trial is already in the table.
     """
     info = store.table_info(df)
     root = Path(info.raw_root)
@@ -374,7 +261,7 @@ def add_row(
         schema.view_column(v)
     vids = {v: rel_of(p, f"{v} video") for v, p in (videos or {}).items()}
     row = _new_rows(
-        _found(*ids, vids),
+        found_columns(*ids, vids),
         schema.validate_exp_type(exp_type),
         model_params or {},
         notes,

@@ -21,6 +21,18 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def lock_path(path: Path) -> Path:
+    """The lock file of ``path``.
+
+    Parameters
+    ----------
+    path
+        The file to lock.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<path>.lock``, in the same directory.
+    """
     return path.with_name(path.name + ".lock")
 
 
@@ -40,6 +52,22 @@ def _lock_for(path: Path):
 @contextlib.contextmanager
 def locked(path: str | os.PathLike, timeout: float | None = None, what: str = "file") -> Iterator[None]:
     """Hold the lock of ``path`` (``<path>.lock``) for the duration of the ``with`` block.
+
+    The lock is re-entrant within a thread and exclusive across threads and processes.
+
+    Parameters
+    ----------
+    path
+        The file to lock.
+    timeout
+        Seconds to wait for the lock; ``None`` means :data:`DEFAULT_LOCK_TIMEOUT`.
+    what
+        What the file is, for the error message.
+
+    Yields
+    ------
+    None
+        While the lock is held; it is released when the block exits.
 
     Raises
     ------
@@ -78,7 +106,18 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def temp_path_for(dst: Path) -> Path:
-    """A unique temporary name in the same directory as ``dst`` (same filesystem)."""
+    """A unique temporary name in the same directory as ``dst`` (same filesystem).
+
+    Parameters
+    ----------
+    dst
+        The file the temporary one will replace.
+
+    Returns
+    -------
+    pathlib.Path
+        ``.<name>.tmp-<pid>-<random hex>`` beside ``dst``.
+    """
     return dst.with_name(f".{dst.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
 
 
@@ -88,6 +127,21 @@ def atomic_write(dst: str | os.PathLike, writer: Callable[[Path], None], fsync: 
     The file is written under a temporary name beside ``dst``, flushed to disk, and renamed
     over ``dst`` with :func:`os.replace`. A crash at any point leaves either the old or the new
     file, never a partial one. On an exception the temporary file is removed.
+
+    Parameters
+    ----------
+    dst
+        The file to write or replace.
+    writer
+        Called once with the temporary path; must create the file there.
+    fsync
+        Whether to flush the file and its directory to disk (the directory only where
+        supported).
+
+    Raises
+    ------
+    BaseException
+        Whatever ``writer``, the flush or the rename raised, after removing the temporary file.
     """
     dst = Path(dst)
     tmp = temp_path_for(dst)
@@ -109,6 +163,16 @@ def remove_stale_temps(dst: Path) -> int:
     """Remove temporary files of ``dst`` left by processes that died mid-write.
 
     Only files whose writer process no longer exists are removed. Returns how many.
+
+    Parameters
+    ----------
+    dst
+        The file whose temporary files (``.<name>.tmp-<pid>-*`` beside it) are looked for.
+
+    Returns
+    -------
+    int
+        The number of temporary files removed.
     """
     removed = 0
     for tmp in dst.parent.glob(f".{dst.name}.tmp-*"):

@@ -96,7 +96,20 @@ class NamingRule:
         return self._tokens[token.lower()] if view is None else view  # type: ignore[attr-defined]
 
     def match(self, relpath: str) -> tuple[str, int] | None:
-        """``(view, trial_id)`` if ``relpath`` (relative to the session folder) is a trial video."""
+        """``(view, trial_id)`` if ``relpath`` (relative to the session folder) is a trial video.
+
+        Parameters
+        ----------
+        relpath
+            A file path relative to the session folder, with ``/`` separators.
+
+        Returns
+        -------
+        tuple of (str, int) or None
+            The canonical view and the trial number, or ``None`` if the whole path does not
+            match the template (or, for a template without ``{ext}``, does not end with one of
+            the extensions).
+        """
         m = self._regex.fullmatch(relpath)  # type: ignore[attr-defined]
         if m is None or ("{ext}" not in self.template and not relpath.lower().endswith(self.extensions)):
             return None
@@ -107,6 +120,11 @@ class NamingRule:
 
         The same as :meth:`match` on each path, done as one regular-expression scan of the
         whole listing, which keeps folders of thousands of files fast.
+
+        Parameters
+        ----------
+        relpaths
+            File paths relative to the session folder, with ``/`` separators.
 
         Returns
         -------
@@ -134,14 +152,44 @@ class NamingRule:
         return path, view, trial.astype(np.int64)
 
     def depth(self) -> int:
-        """How many folder levels below the session folder the template reaches."""
+        """How many folder levels below the session folder the template reaches.
+
+        Returns
+        -------
+        int
+            The number of ``/`` in the template (``0`` for files directly in the session folder).
+        """
         return self.template.count("/")
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule as a JSON-serialisable dict, the inverse of :meth:`from_dict`.
+
+        Returns
+        -------
+        dict
+            ``{"template": str, "views": dict, "extensions": list}``.
+        """
         return {"template": self.template, "views": dict(self.views), "extensions": list(self.extensions)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NamingRule:
+        """Rebuild a rule from the dict written by :meth:`to_dict`.
+
+        Parameters
+        ----------
+        d
+            Mapping with the keys ``"template"``, ``"views"`` and ``"extensions"``.
+
+        Returns
+        -------
+        NamingRule
+            The rule.
+
+        Raises
+        ------
+        ValueError
+            If the values do not make a valid rule.
+        """
         return cls(template=d["template"], views=dict(d["views"]), extensions=tuple(d["extensions"]))
 
 

@@ -20,6 +20,18 @@ CORE_PACKAGES: tuple[str, ...] = ("numpy", "pandas", "h5py", "tables", "av", "sc
 
 @functools.cache
 def package_version(name: str) -> str | None:
+    """The installed version of a distribution, read from its metadata (cached).
+
+    Parameters
+    ----------
+    name
+        The distribution name, e.g. ``"numpy"``.
+
+    Returns
+    -------
+    str or None
+        Its version, or ``None`` if it is not installed.
+    """
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -28,7 +40,19 @@ def package_version(name: str) -> str | None:
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Versions of behavior_soup, Python and the installed packages among ``CORE_PACKAGES +
-    extra``. Uses installed metadata, so no heavy package is imported."""
+    extra``. Uses installed metadata, so no heavy package is imported.
+
+    Parameters
+    ----------
+    extra
+        More distribution names to record.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"behavior_soup": ..., "python": ..., <package>: <version>}``; packages that are not
+        installed are left out.
+    """
     out = {"behavior_soup": __version__, "python": platform.python_version()}
     for name in (*CORE_PACKAGES, *extra):
         v = package_version(name)
@@ -38,6 +62,13 @@ def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 def now_iso() -> str:
+    """The current time.
+
+    Returns
+    -------
+    str
+        The current UTC time in ISO-8601 format, with the ``+00:00`` offset.
+    """
     return datetime.now(timezone.utc).isoformat()
 
 
@@ -74,12 +105,31 @@ class Provenance:
     _t0: float = field(default_factory=time.perf_counter, repr=False)
 
     def finish(self, status: str = "done") -> Provenance:
-        """Set the duration from the creation time and the status; returns self."""
+        """Set the duration from the creation time and the status; returns self.
+
+        Parameters
+        ----------
+        status
+            The final status, ``"done"`` for written results.
+
+        Returns
+        -------
+        Provenance
+            This object, updated.
+        """
         self.duration_s = time.perf_counter() - self._t0
         self.status = status
         return self
 
     def to_dict(self) -> dict[str, Any]:
+        """The recorded fields as a dict.
+
+        Returns
+        -------
+        dict
+            The dataclass fields (``job``, ``params``, ``started``, ``duration_s``, ``status``,
+            ``versions``, ``host``, ``pid``), without the private start timer.
+        """
         d = asdict(self)
         d.pop("_t0")
         return d

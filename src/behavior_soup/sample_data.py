@@ -63,7 +63,24 @@ class SampleData:
 
     def truth(self, animal: str, session: str, trial: int) -> dict[str, np.ndarray]:
         """``labels`` (T,) int64 behavior index; ``keypoints`` (T, 4, 2) float64 (x, y) px in the
-        front view, bodyparts in :data:`BODYPARTS` order."""
+        front view, bodyparts in :data:`BODYPARTS` order.
+
+        Parameters
+        ----------
+        animal
+            Animal id, one of :attr:`animals`.
+        session
+            Session id, one of :attr:`sessions`.
+        trial
+            Trial number, one of :attr:`trials`.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``{"labels": (T,) int64 index into BEHAVIORS, "keypoints": (T, 4, 2) float64}``,
+            ``T`` the trial's frame count; the keypoints are exact (without the noise of the
+            DLC files).
+        """
         with np.load(self.root / animal / session / "truth" / f"trial_{trial:03d}.npz") as z:
             return {k: z[k] for k in z.files}
 
@@ -177,10 +194,18 @@ def write_dlc_pose(
 
     Parameters
     ----------
+    path_h5
+        The ``.h5`` file to write (its parent folders are created); the CSV goes beside it with
+        the suffix ``.csv``.
     keypoints
         (T, K, 2) float, x and y in pixels.
     likelihood
         (T, K) float in [0, 1].
+    bodyparts
+        ``K`` bodypart names, in the order of the keypoints' second axis.
+    scorer
+        The DLC scorer name, the top column level (and the part of DLC file names after the
+        video stem).
     """
     n, k, _ = keypoints.shape
     cols = pd.MultiIndex.from_product(
@@ -198,7 +223,26 @@ def lnp_kernel(
 ) -> np.ndarray:
     """A separable spatio-temporal kernel, ``(n_delays, H, W)`` float64: a 2-D Gaussian at
     ``center`` = (x, y) px times a biphasic temporal profile; index ``d`` weights the frame
-    ``d`` frames before the current one."""
+    ``d`` frames before the current one.
+
+    Parameters
+    ----------
+    n_delays
+        Number of frame delays (the kernel's first axis).
+    shape
+        ``(H, W)`` of the stimulus frames, in stimulus pixels.
+    center
+        ``(x, y)`` of the Gaussian's center, in stimulus pixels.
+    sigma
+        Gaussian standard deviation, in stimulus pixels.
+    polarity
+        Factor on the whole kernel (``-1`` for an OFF unit).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_delays, H, W)`` float64.
+    """
     h, w = shape
     yy, xx = np.mgrid[0:h, 0:w]
     spatial = np.exp(-((xx - center[0]) ** 2 + (yy - center[1]) ** 2) / (2 * sigma**2))
@@ -278,10 +322,42 @@ def make_sample_data(
     not reproducible, see :func:`behavior_soup.video.write_video`). Decoded and resized
     frames can still differ by rounding between CPUs whose FFmpeg takes other SIMD paths.
 
+    Parameters
+    ----------
+    root
+        Folder to write into.
+    n_animals
+        Number of animals, ids ``m1``, ``m2``, ...
+    n_sessions
+        Sessions per animal, ids ``2024-01-05``, ``2024-01-06``, ...
+    n_trials
+        Trials per session, numbered from 1.
+    n_frames
+        Frames per trial video.
+    size
+        ``(height, width)`` of the videos in pixels; both must be even.
+    fps
+        Frame rate of the videos, frames per second.
+    seed
+        Seed of the random generator everything is drawn from.
+    ephys
+        Also write the electrophysiology session ``r1/s1``.
+    ephys_frames
+        Frames of the white-noise stimulus movie (shown at 60 fps from 0.5 s).
+    ephys_shape
+        ``(H, W)`` of the stimulus movie, in stimulus pixels.
+
     Returns
     -------
     SampleData
         Paths, ids and a :meth:`SampleData.truth` reader.
+
+    Raises
+    ------
+    FileExistsError
+        If ``root`` exists and is not empty.
+    ValueError
+        If ``size`` is not even.
     """
     root = Path(root)
     if root.exists() and any(root.iterdir()):

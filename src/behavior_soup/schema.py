@@ -4,19 +4,53 @@ One row is one trial. The table is persisted with PyTables in ``format="table"``
 ``pandas.read_hdf(path, "trials")`` reads it; dict-valued columns are stored as JSON strings and
 decoded on load. :data:`SCHEMA_VERSION` is stored with the table and bumped on any change of
 columns; :func:`migrate` brings older tables up to date.
+
+The id checks (:func:`validate_id`, :func:`validate_trial_id`, :func:`validate_exp_type`, ...)
+live in :mod:`behavior_soup.ids` and the JSON encoding of dict columns (:func:`dumps`,
+:func:`encode_json_column`, :func:`decode_json_column`, ...) in :mod:`behavior_soup.json_columns`;
+both are importable from here too.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidIdError, TableFormatError
+from .errors import TableFormatError
+from .ids import EXP_TYPES, register_exp_type, trial_key, validate_exp_type, validate_id, validate_trial_id
+from .json_columns import as_dict, decode_json_column, dumps, encode_json_column, is_clean_str
+
+__all__ = [
+    "COLUMNS",
+    "EXP_TYPES",
+    "JSON_COLUMNS",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "STATUS_NAMESPACES",
+    "VIEWS",
+    "coerce",
+    "decode_json_column",
+    "dumps",
+    "empty_table",
+    "encode_json_column",
+    "from_columns",
+    "identities",
+    "is_clean_str",
+    "migrate",
+    "register_exp_type",
+    "row_identity",
+    "run_column",
+    "status_column",
+    "trial_key",
+    "validate_exp_type",
+    "validate_id",
+    "validate_trial_id",
+    "video_trials",
+    "view_column",
+]
 
 #: Version of the table's on-disk layout. 1: ``added_time`` stored in microseconds, which
 #: pandas reads back as nanoseconds (repaired on load from the stored unit); 2: stored in
@@ -40,30 +74,96 @@ JSON_COLUMNS: tuple[str, ...] = (
     *(f"{ns}_run" for ns in STATUS_NAMESPACES),
 )
 
-#: Known experiment types. ``""`` means "not given". Extend with :func:`register_exp_type`.
-EXP_TYPES: dict[str, str] = {
-    "": "not specified",
-    "table": "head-fixed reach-to-grab on a table (front and side cameras)",
-    "pez": "escape in a pez dispenser arena",
-    "openfield": "freely moving animal in an open field",
-    "ephys": "electrophysiology recording during a stimulus movie",
-}
-
 
 def view_column(view: str) -> str:
-    """Name of the column holding the relative video path of ``view``."""
+    """Name of the column holding the relative video path of ``view``.
+
+    Parameters
+    ----------
+    view
+        A camera view in :data:`VIEWS`.
+
+    Returns
+    -------
+    str
+        ``"<view>_video"``.
+
+    Raises
+    ------
+    ValueError
+        If ``view`` is not in :data:`VIEWS`.
+    """
     if view not in VIEWS:
         raise ValueError(f"expected a view in {list(VIEWS)}, got {view!r}")
     return f"{view}_video"
 
 
+def video_trials(df: pd.DataFrame) -> np.ndarray:
+    """``(len(df),)`` bool: the rows with at least one video (the one definition of a video
+    trial, used wherever a job runs on videos by default).
+
+    Parameters
+    ----------
+    df
+        A trial table; ``<view>_video`` columns it lacks are taken as empty.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(df),)`` bool, ``True`` where any ``<view>_video`` cell is not ``""`` (all
+        ``False`` if ``df`` has no video column).
+
+    Examples
+    --------
+    >>> df[video_trials(df)]  # doctest: +SKIP
+    """
+    cols = [view_column(v) for v in VIEWS if view_column(v) in df.columns]
+    if not cols:
+        return np.zeros(len(df), bool)
+    return df[cols].ne("").any(axis=1).to_numpy()
+
+
 def status_column(ns: str) -> str:
+    """Name of the run-status column of the accessor namespace ``ns``.
+
+    Parameters
+    ----------
+    ns
+        A namespace in :data:`STATUS_NAMESPACES`.
+
+    Returns
+    -------
+    str
+        ``"<ns>_status"``.
+
+    Raises
+    ------
+    ValueError
+        If ``ns`` is not in :data:`STATUS_NAMESPACES`.
+    """
     if ns not in STATUS_NAMESPACES:
         raise ValueError(f"expected a status namespace in {list(STATUS_NAMESPACES)}, got {ns!r}")
     return f"{ns}_status"
 
 
 def run_column(ns: str) -> str:
+    """Name of the JSON run-record column of the accessor namespace ``ns``.
+
+    Parameters
+    ----------
+    ns
+        A namespace in :data:`STATUS_NAMESPACES`.
+
+    Returns
+    -------
+    str
+        ``"<ns>_run"``.
+
+    Raises
+    ------
+    ValueError
+        If ``ns`` is not in :data:`STATUS_NAMESPACES`.
+    """
     status_column(ns)
     return f"{ns}_run"
 
@@ -89,76 +189,15 @@ del _ns
 
 _DEFAULTS = {"str": "", "int": -1, "json": None, "time": pd.NaT}
 
-_BAD_ID = re.compile(r"[/\\\x00]")
-
-
-def register_exp_type(name: str, description: str) -> None:
-    """Make ``name`` an accepted ``exp_type``.
-
-    Parameters
-    ----------
-    name
-        Short lowercase name, letters, digits, ``_`` and ``-``.
-    description
-        One line for ``behavior-soup info`` and error messages.
-    """
-    if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
-        raise ValueError(f"expected an exp_type name of lowercase letters, digits, '_' or '-', got {name!r}")
-    EXP_TYPES[name] = description
-
-
-def validate_exp_type(exp_type: str | None) -> str:
-    exp_type = "" if exp_type is None else exp_type
-    if not isinstance(exp_type, str) or exp_type not in EXP_TYPES:
-        known = [k for k in EXP_TYPES if k]
-        raise InvalidIdError(
-            f"expected exp_type to be one of {known} (or None), got {exp_type!r}; "
-            "add new ones with behavior_soup.schema.register_exp_type()"
-        )
-    return exp_type
-
-
-def validate_id(value: Any, what: str) -> str:
-    """Check an animal or session id and return it as ``str``.
-
-    An id becomes a directory name and an HDF5 group name, so it must be a non-empty string
-    without ``/``, ``\\`` or NUL, must not be ``.`` or ``..``, and must not start or end with
-    whitespace.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, int, np.integer)):
-        raise InvalidIdError(f"expected {what} to be a string, got {type(value).__name__} {value!r}")
-    text = str(value)
-    if not text:
-        raise InvalidIdError(f"expected a non-empty {what}, got an empty string")
-    if _BAD_ID.search(text):
-        raise InvalidIdError(f"expected {what} without '/', '\\' or NUL characters (it names a folder), got {text!r}")
-    if text in (".", ".."):
-        raise InvalidIdError(f"expected {what} to name a folder, got {text!r}")
-    if text != text.strip():
-        raise InvalidIdError(f"expected {what} without leading/trailing whitespace, got {text!r}")
-    return text
-
-
-def validate_trial_id(value: Any) -> int:
-    """Check a trial id: a non-negative integer (``7``, ``"007"`` and ``np.int64(7)`` are 7)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise InvalidIdError(f"expected trial_id to be a non-negative integer, got {value!r}")
-    if isinstance(value, str):
-        if not value.isdigit():
-            raise InvalidIdError(f"expected trial_id to be a non-negative integer, got {value!r}")
-        value = int(value)
-    if not isinstance(value, (int, np.integer)) or value < 0:
-        raise InvalidIdError(f"expected trial_id to be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def trial_key(trial_id: int) -> str:
-    """HDF5 group name of a trial inside its session's ``outputs.h5``: ``trial_<id>``."""
-    return f"trial_{int(trial_id)}"
-
 
 def empty_table() -> pd.DataFrame:
-    """A trial table with every column and no rows, in the in-memory dtypes."""
+    """A trial table with every column and no rows, in the in-memory dtypes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Zero rows, the columns of :data:`COLUMNS` in order, with a ``RangeIndex``.
+    """
     return from_columns(0, {})
 
 
@@ -183,6 +222,23 @@ def from_columns(n: int, values: Mapping[str, Any]) -> pd.DataFrame:
     ``time`` as datetime64[us, UTC]. Columns not given get their defaults. The values are not
     checked (this is the fast path for rows built by the library itself); use :func:`coerce`
     for anything else. The arrays are used as they are, not copied: pass arrays nothing else holds.
+
+    Parameters
+    ----------
+    n
+        Number of rows.
+    values
+        Schema column name -> length-``n`` array, in the dtypes above.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n`` rows with a ``RangeIndex``, the columns of :data:`COLUMNS` in order.
+
+    Raises
+    ------
+    KeyError
+        If ``values`` has a key that is not a schema column.
     """
     unknown = set(values) - set(COLUMNS)
     if unknown:
@@ -197,6 +253,25 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
     Missing columns are added with defaults. Columns not in the schema are kept at the end
     (users may add their own), but must hold strings or numbers to be saved. A ``df`` that
     already conforms is returned as it is (not copied).
+
+    Parameters
+    ----------
+    df
+        A trial table, possibly partial or with other dtypes. ``str`` columns get missing values
+        as ``""``, ``int`` columns are cast to int64, ``time`` columns are parsed to
+        datetime64[us, UTC], ``json`` columns get ``{}`` for missing cells.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` itself if it already conforms, otherwise a new table with ``df``'s index: the
+        schema's columns in order, then ``df``'s other columns.
+
+    Raises
+    ------
+    ValueError
+        If a ``json`` column holds something other than a mapping or a missing value, or an
+        ``int`` column cannot be cast.
     """
     out: dict[str, Any] = {}
     n = len(df)
@@ -216,7 +291,7 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
             if str(s.dtype) != "datetime64[us, UTC]":
                 s = pd.to_datetime(s, utc=True).astype("datetime64[us, UTC]")
         elif n and set(map(type, s.to_numpy(dtype=object))) != {dict}:
-            s = s.astype(object).map(_as_dict)
+            s = s.astype(object).map(as_dict)
         same = same and s is orig
         out[col] = s.array if kind == "time" else s.to_numpy()
     if same:
@@ -227,64 +302,28 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
-def is_clean_str(s: pd.Series) -> bool:
-    """Whether ``s`` holds only strings, no missing values (pandas 2 object or pandas 3 str)."""
-    if s.dtype == object:
-        return pd.api.types.infer_dtype(s.to_numpy(), skipna=False) in ("string", "empty")
-    return pd.api.types.is_string_dtype(s.dtype) and not s.hasnans
-
-
-def _as_dict(v: Any) -> dict:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return {}
-    if not isinstance(v, Mapping):
-        raise ValueError(f"expected a dict in a JSON column, got {type(v).__name__} {v!r}")
-    return v if isinstance(v, dict) else dict(v)
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (pd.Timestamp,)):
-        return o.isoformat()
-    raise TypeError(f"expected JSON-serialisable values, got {type(o).__name__}")
-
-
-def dumps(value: Any) -> str:
-    """Encode a dict-like cell as compact, key-sorted JSON."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
-
-
-def encode_json_column(s: pd.Series, name: str) -> pd.Series:
-    """Encode a dict column to JSON strings."""
-    try:
-        out = np.empty(len(s), dtype=object)
-        out[:] = [dumps(v) if v else "{}" for v in s.to_numpy(dtype=object)]
-        return pd.Series(out, index=s.index, copy=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"column {name!r}: expected JSON-serialisable dicts; {exc}") from exc
-
-
-def decode_json_column(s: pd.Series, name: str) -> pd.Series:
-    """Decode a JSON string column; every row gets its own dict (no aliasing between rows)."""
-    values = s.to_numpy(dtype=object)
-    out = np.empty(len(values), dtype=object)
-    loads = json.loads
-    try:
-        for i, v in enumerate(values):
-            out[i] = {} if (not v or v == "{}") else loads(v)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise TableFormatError(f"column {name!r}: expected JSON text, found {exc}") from exc
-    return pd.Series(out, index=s.index, copy=False)
-
-
 def migrate(df: pd.DataFrame, version: int) -> pd.DataFrame:
     """Bring a table read from disk at schema ``version`` to :data:`SCHEMA_VERSION`.
 
     Versions 1 and 2 hold the same columns; version 1's ``added_time`` is repaired while the
     file is read (it needs the stored integers and unit, see ``store.format.read_trials``).
+
+    Parameters
+    ----------
+    df
+        The table as read.
+    version
+        The schema version stored with it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` itself (no version so far needs changes here).
+
+    Raises
+    ------
+    TableFormatError
+        If ``version`` is newer than :data:`SCHEMA_VERSION`.
     """
     if version > SCHEMA_VERSION:
         raise TableFormatError(
@@ -295,8 +334,34 @@ def migrate(df: pd.DataFrame, version: int) -> pd.DataFrame:
 
 
 def row_identity(row: Mapping[str, Any]) -> tuple[str, str, int]:
+    """The key that identifies a trial row.
+
+    Parameters
+    ----------
+    row
+        A trial row (a mapping or ``pandas.Series``) with ``animal_id``, ``session_id`` and
+        ``trial_id``.
+
+    Returns
+    -------
+    tuple of (str, str, int)
+        ``(animal_id, session_id, trial_id)``.
+    """
     return (str(row["animal_id"]), str(row["session_id"]), int(row["trial_id"]))
 
 
 def identities(df: pd.DataFrame) -> Iterable[tuple[str, str, int]]:
+    """The keys that identify the rows of a trial table, in row order.
+
+    Parameters
+    ----------
+    df
+        A trial table with ``animal_id``, ``session_id`` and ``trial_id`` columns.
+
+    Returns
+    -------
+    iterator of tuple
+        One ``(animal_id, session_id, trial_id)`` per row, with the values as stored (not
+        converted, unlike :func:`row_identity`).
+    """
     return zip(df["animal_id"].tolist(), df["session_id"].tolist(), df["trial_id"].tolist())

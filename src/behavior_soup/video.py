@@ -77,7 +77,23 @@ def _info(path: Path, container) -> VideoInfo:
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
-    """Container metadata of a video, without decoding it."""
+    """Container metadata of a video, without decoding it.
+
+    Parameters
+    ----------
+    path
+        Video file.
+
+    Returns
+    -------
+    VideoInfo
+        Frame count, frame rate, frame size in pixels and codec, as the container states them.
+
+    Raises
+    ------
+    VideoError
+        If there is no file at ``path``, it cannot be opened, or it has no video stream.
+    """
     path = Path(path)
     container = _open(path)
     try:
@@ -164,7 +180,26 @@ class VideoReader:
 
     def iter_chunks(self, chunk: int = 64) -> Iterator[np.ndarray]:
         """Yield consecutive frames stacked in arrays of up to ``chunk`` frames,
-        shape ``(n, H, W, 3)`` (or ``(n, H, W)`` for gray), dtype uint8."""
+        shape ``(n, H, W, 3)`` (or ``(n, H, W)`` for gray), dtype uint8.
+
+        Parameters
+        ----------
+        chunk
+            Frames per chunk; only the last chunk may be shorter.
+
+        Yields
+        ------
+        numpy.ndarray
+            ``(n, H, W, 3)`` or ``(n, H, W)`` uint8, ``1 <= n <= chunk``, with ``(H, W)`` the
+            reader's ``size`` (or the native size).
+
+        Raises
+        ------
+        ValueError
+            If ``chunk`` is not positive.
+        VideoError
+            If decoding fails, or (with ``verify``) fewer frames decode than the container claims.
+        """
         if chunk <= 0:
             raise ValueError(f"expected a positive chunk size, got {chunk}")
         buf: list[np.ndarray] = []
@@ -177,7 +212,20 @@ class VideoReader:
             yield np.stack(buf)
 
     def read(self) -> np.ndarray:
-        """All frames, shape ``(T, H, W, 3)`` or ``(T, H, W)``, uint8."""
+        """All frames, shape ``(T, H, W, 3)`` or ``(T, H, W)``, uint8.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(T, H, W, 3)`` (``"rgb24"``) or ``(T, H, W)`` (``"gray"``) uint8, ``T`` the number
+            of frames decoded.
+
+        Raises
+        ------
+        VideoError
+            If no frame decodes, decoding fails, or (with ``verify``) fewer frames decode than
+            the container claims.
+        """
         frames = list(self)
         if not frames:
             raise VideoError(f"expected at least one frame in {str(self.path)!r}, decoded none")
@@ -187,7 +235,29 @@ class VideoReader:
 def read_video(
     path: str | os.PathLike, size: tuple[int, int] | None = None, pixel_format: PixelFormat = "rgb24"
 ) -> np.ndarray:
-    """Decode a whole video: ``(T, H, W, 3)`` (or ``(T, H, W)`` for gray) uint8, verified."""
+    """Decode a whole video: ``(T, H, W, 3)`` (or ``(T, H, W)`` for gray) uint8, verified.
+
+    Parameters
+    ----------
+    path
+        Video file.
+    size
+        ``(height, width)`` in pixels to resize to during decoding, or ``None`` for the native
+        size.
+    pixel_format
+        ``"rgb24"`` or ``"gray"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, H, W, 3)`` or ``(T, H, W)`` uint8.
+
+    Raises
+    ------
+    VideoError
+        If the file cannot be opened or decoded, has no frame, or decodes fewer frames than its
+        container claims.
+    """
     with VideoReader(path, size=size, pixel_format=pixel_format) as r:
         return r.read()
 
@@ -203,6 +273,23 @@ def iter_concatenated(
     Each view is resized to ``size`` = ``(height, width)`` (default: the first view's size)
     and the views are concatenated along the width, giving chunks of shape
     ``(n, height, width * len(paths), 3)`` uint8.
+
+    Parameters
+    ----------
+    paths
+        One video file per view, in the order they are placed from left to right.
+    size
+        ``(height, width)`` in pixels each view is resized to; ``None`` uses the first view's
+        native size.
+    chunk
+        Frames per chunk; only the last chunk may be shorter.
+    pixel_format
+        ``"rgb24"``, or ``"gray"`` for chunks of shape ``(n, height, width * len(paths))``.
+
+    Yields
+    ------
+    numpy.ndarray
+        ``(n, height, width * len(paths), 3)`` uint8, ``1 <= n <= chunk``.
 
     Raises
     ------
@@ -249,6 +336,32 @@ def write_video(
     encode of a process on a loaded machine). ``lossless=True`` (``libx264`` at QP 0) makes
     the decoded frames depend on ``frames`` only: they equal ``frames`` converted to 4:2:0
     YUV and back, whatever the encoder decided, at about ten times the file size.
+
+    Parameters
+    ----------
+    path
+        Output file; its parent folders are created. ``.mp4``/``.mov`` files get the
+        ``faststart`` flag.
+    frames
+        ``(T, H, W, 3)`` uint8 RGB frames.
+    fps
+        Frame rate, frames per second.
+    codec
+        FFmpeg encoder name.
+    crf
+        ``libx264`` constant rate factor (lower is better quality), unless ``lossless``.
+    lossless
+        Encode with ``libx264`` at QP 0 (requires ``codec="libx264"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If ``frames`` is not ``(T, H, W, 3)`` uint8, or ``lossless`` is asked with another codec.
     """
     import av
 

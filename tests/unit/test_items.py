@@ -161,7 +161,7 @@ def test_added_rows_have_every_column(table):
 
 
 def test_discover_trials_columns(raw_copy):
-    from behavior_soup.items import DISCOVERY_COLUMNS, discover_trials
+    from behavior_soup.discovery import DISCOVERY_COLUMNS, discover_trials
 
     (raw_copy / "m1" / "2024-01-05" / "side_v002.mp4").unlink()
     found = discover_trials(raw_copy, "m1")

@@ -5,4 +5,4 @@ Importing this module registers ``df.behavior``, ``df.paths``, ``row.behavior``,
 ``df.feature_extractor``, ``df.sequence``, ``row.feature_extractor`` and ``row.sequence``.
 """
 
-from . import behavior, ethogram, paths, pose, sta  # noqa: F401  (registration side effects)
+from . import behavior, behavior_row, ethogram, paths, pose, sta  # noqa: F401  (registration side effects)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..schema import video_trials
 from ..store import ATTRS_KEY, TableInfo, table_info
 
 
@@ -20,3 +21,8 @@ def check_table(obj: pd.DataFrame | pd.Series, accessor: str) -> None:
 
 def info_of(obj: pd.DataFrame | pd.Series) -> TableInfo:
     return table_info(obj)  # type: ignore[arg-type]
+
+
+def video_rows(df: pd.DataFrame, params: object = None) -> pd.DataFrame:
+    """The rows of ``df`` with at least one video: the default rows of video jobs."""
+    return df[video_trials(df)]

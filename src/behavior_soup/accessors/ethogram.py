@@ -13,11 +13,12 @@ from typing import Any
 import pandas as pd
 
 from ..ethogram import api
+from ..ethogram.jobs import FeatureInferParams, SequenceInferParams
 from ..ethogram.models import list_models
 from ..ethogram.modes import Mode
-from ..jobs import run_row
+from ..jobs.declare import row_job, table_job
 from ..jobs.runner import Backend
-from ._common import check_table, info_of
+from ._common import check_table, info_of, video_rows
 
 PathLike = str | os.PathLike
 
@@ -58,8 +59,53 @@ class FlowGeneratorAccessor(_TrainAccessor):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Train (or resume training) a flow generator for ``mode`` on every video trial (or
-        ``rows``); see :func:`behavior_soup.ethogram.train.train_flow_generator` for
-        ``kwargs`` (``lr``, ``steps_per_epoch``, ``val_fraction``, ...). Returns the summary."""
+        ``rows``); see :class:`behavior_soup.ethogram.training.FlowConfig` for
+        ``kwargs`` (``lr``, ``steps_per_epoch``, ``val_fraction``, ...). Returns the summary.
+
+        The model is registered in this table as the mode's flow generator.
+
+        Parameters
+        ----------
+        mode
+            ``"fast"``, ``"medium"`` or ``"slow"``.
+        model_out
+            Folder for ``model.pt`` (best), ``last.pt`` (resumable) and ``metrics.csv``,
+            relative to the table's folder or absolute.
+        model_in
+            A flow-generator checkpoint of the same mode to start from.
+        rows
+            Rows of this table to train on (at least 2); default every trial with a video.
+        epochs
+            Epochs to train (a resumed run trains up to this many).
+        batch_size
+            Clips per optimiser step.
+        input_size
+            Network input ``(H, W)`` in pixels; ``None``: the mode's.
+        views
+            Camera views, side by side; ``None``: the first trial's.
+        device
+            ``"auto"`` (CUDA when there is a GPU), ``"cpu"`` or ``"cuda[:N]"``.
+        seed
+            Seed of the split, initial weights and sampling.
+        backend
+            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process, whose
+            memory, GPU memory included, is returned when it ends).
+        progress
+            Show progress bars.
+        **kwargs
+            Other fields of the kind's config (see above).
+
+        Returns
+        -------
+        dict
+            The training summary: ``checkpoint`` (path of ``model.pt``), ``model_id``,
+            ``best_epoch``, ``epochs`` and ``metrics`` (of the best epoch on validation).
+
+        Raises
+        ------
+        JobError
+            If training failed; the message carries the error.
+        """
         return api.train(
             self._df,
             "flow_generator",
@@ -103,7 +149,53 @@ class FeatureExtractorAccessor(_TrainAccessor):
     ) -> dict[str, Any]:
         """Train a feature extractor on the labelled trials (or ``rows``, all labelled) on top
         of ``flow_model_in`` (default: this mode's registered flow generator); see
-        :func:`behavior_soup.ethogram.train.train_feature_extractor` for ``kwargs``."""
+        :class:`behavior_soup.ethogram.training.FeatureConfig` for ``kwargs``.
+
+        The model is registered in this table as the mode's feature extractor.
+
+        Parameters
+        ----------
+        mode
+            ``"fast"``, ``"medium"`` or ``"slow"``.
+        flow_model_in
+            The flow generator to build on (frozen); ``None``: the one registered for ``mode``.
+        model_out
+            Folder for ``model.pt`` (best), ``last.pt`` (resumable) and ``metrics.csv``,
+            relative to the table's folder or absolute.
+        model_in
+            A feature-extractor checkpoint of the same mode and behaviors to start from.
+        rows
+            Rows of this table to train on, all with labels (at least 2); default every video
+            trial with ground-truth labels.
+        epochs
+            Epochs to train (a resumed run trains up to this many).
+        batch_size
+            Clips per optimiser step.
+        device
+            ``"auto"`` (CUDA when there is a GPU), ``"cpu"`` or ``"cuda[:N]"``.
+        seed
+            Seed of the split, initial weights and sampling.
+        backend
+            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process, whose
+            memory, GPU memory included, is returned when it ends).
+        progress
+            Show progress bars.
+        **kwargs
+            Other fields of the kind's config (see above).
+
+        Returns
+        -------
+        dict
+            The training summary: ``checkpoint`` (path of ``model.pt``), ``model_id``,
+            ``best_epoch``, ``epochs`` and ``metrics`` (of the best epoch on validation).
+
+        Raises
+        ------
+        JobError
+            If training failed; the message carries the error.
+        ItemNotFoundError
+            If no trial has labels, or there is no registered flow generator.
+        """
         return api.train(
             self._df,
             "feature_extractor",
@@ -121,32 +213,13 @@ class FeatureExtractorAccessor(_TrainAccessor):
             **kwargs,
         )
 
-    def infer(
-        self,
-        mode: Mode = "fast",
-        model_in: PathLike | None = None,
-        *,
-        rows: pd.DataFrame | None = None,
-        device: str = "auto",
-        batch_size: int = 32,
-        backend: Backend = "local",
-        progress: bool = True,
-        n_workers: int | None = None,
-        client: Any = None,
-    ) -> pd.DataFrame:
-        """Features of every video trial (or ``rows``) -> ``<trial>/<mode>/features``."""
-        fe = api.resolve_model(self._df, mode, "feature_extractor", model_in)
-        params = {"feature_extractor": fe, "device": device, "batch_size": batch_size}
-        return api.infer_rows(
-            self._df,
-            "feature_extractor_infer",
-            params,
-            rows=rows,
-            backend=backend,
-            progress=progress,
-            n_workers=n_workers,
-            client=client,
-        )
+    infer = table_job(
+        "feature_extractor_infer",
+        FeatureInferParams,
+        rows=video_rows,
+        rows_doc="every trial with a video",
+        summary="Features of every video trial -> ``<trial>/<mode>/features``.",
+    )
 
 
 @pd.api.extensions.register_dataframe_accessor("sequence")
@@ -173,7 +246,52 @@ class SequenceAccessor(_TrainAccessor):
         """Train a sequence model on the labelled trials' features from ``feature_model_in``
         (default: this mode's registered feature extractor), extracting missing features
         first; ``model_in`` continues from a sequence checkpoint. See
-        :func:`behavior_soup.ethogram.train.train_sequence` for ``kwargs``."""
+        :class:`behavior_soup.ethogram.training.SequenceConfig` for ``kwargs``.
+
+        The model is registered in this table as the mode's sequence model.
+
+        Parameters
+        ----------
+        mode
+            ``"fast"``, ``"medium"`` or ``"slow"``.
+        model_in
+            A sequence checkpoint of the same mode and behaviors to start from.
+        model_out
+            Folder for ``model.pt`` (best), ``last.pt`` (resumable) and ``metrics.csv``,
+            relative to the table's folder or absolute.
+        feature_model_in
+            The feature extractor whose features and logits the model learns on; ``None``: the
+            one registered for ``mode``.
+        rows
+            Rows of this table to train on, all with labels (at least 2); default every video
+            trial with ground-truth labels.
+        epochs
+            Epochs to train (a resumed run trains up to this many).
+        device
+            ``"auto"`` (CUDA when there is a GPU), ``"cpu"`` or ``"cuda[:N]"``.
+        seed
+            Seed of the split, initial weights and sampling.
+        backend
+            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process, whose
+            memory, GPU memory included, is returned when it ends).
+        progress
+            Show progress bars.
+        **kwargs
+            Other fields of the kind's config (see above).
+
+        Returns
+        -------
+        dict
+            The training summary: ``checkpoint`` (path of ``model.pt``), ``model_id``,
+            ``best_epoch``, ``epochs`` and ``metrics`` (of the best epoch on validation).
+
+        Raises
+        ------
+        JobError
+            If training failed; the message carries the error.
+        ItemNotFoundError
+            If no trial has labels, or there is no registered feature extractor.
+        """
         return api.train(
             self._df,
             "sequence",
@@ -190,27 +308,13 @@ class SequenceAccessor(_TrainAccessor):
             **kwargs,
         )
 
-    def infer(
-        self,
-        mode: Mode = "fast",
-        model_in: PathLike | None = None,
-        *,
-        rows: pd.DataFrame | None = None,
-        min_bout: int = 1,
-        device: str = "auto",
-        backend: Backend = "local",
-        progress: bool = True,
-    ) -> pd.DataFrame:
-        """Sequence model + ethogram from each trial's stored features."""
-        seq = api.resolve_model(self._df, mode, "sequence", model_in)
-        return api.infer_rows(
-            self._df,
-            "sequence_infer",
-            {"sequence": seq, "device": device, "min_bout": min_bout},
-            rows=rows,
-            backend=backend,
-            progress=progress,
-        )
+    infer = table_job(
+        "sequence_infer",
+        SequenceInferParams,
+        rows=video_rows,
+        rows_doc="every trial with a video",
+        summary="Sequence model + ethogram from each trial's stored features.",
+    )
 
 
 class _RowAccessor:
@@ -220,30 +324,17 @@ class _RowAccessor:
         check_table(row, self._name)
         self._row = row
 
-    def _run(self, job: str, params: dict[str, Any], backend: Backend) -> dict[str, Any]:
-        return run_row(self._row, job, params, backend=backend)
-
 
 @pd.api.extensions.register_series_accessor("feature_extractor")
 class FeatureExtractorSeriesAccessor(_RowAccessor):
     """Feature extraction on one trial with any feature-extractor checkpoint."""
 
     _name = "feature_extractor"
-
-    def infer(
-        self,
-        mode: Mode = "fast",
-        model_in: PathLike | None = None,
-        *,
-        device: str = "auto",
-        batch_size: int = 32,
-        backend: Backend = "local",
-    ) -> dict[str, Any]:
-        """This trial's features -> ``<trial>/<mode>/features``; returns the run summary."""
-        fe = api.resolve_model(self._row, mode, "feature_extractor", model_in)
-        return self._run(
-            "feature_extractor_infer", {"feature_extractor": fe, "device": device, "batch_size": batch_size}, backend
-        )
+    infer = row_job(
+        "feature_extractor_infer",
+        FeatureInferParams,
+        summary="This trial's features -> ``<trial>/<mode>/features``; returns the run summary.",
+    )
 
 
 @pd.api.extensions.register_series_accessor("sequence")
@@ -251,16 +342,8 @@ class SequenceSeriesAccessor(_RowAccessor):
     """The sequence model on one trial's stored features, with any sequence checkpoint."""
 
     _name = "sequence"
-
-    def infer(
-        self,
-        mode: Mode = "fast",
-        model_in: PathLike | None = None,
-        *,
-        min_bout: int = 1,
-        device: str = "auto",
-        backend: Backend = "local",
-    ) -> dict[str, Any]:
-        """``<trial>/<mode>/sequence`` and ``<trial>/<mode>/ethogram``; returns the run summary."""
-        seq = api.resolve_model(self._row, mode, "sequence", model_in)
-        return self._run("sequence_infer", {"sequence": seq, "device": device, "min_bout": min_bout}, backend)
+    infer = row_job(
+        "sequence_infer",
+        SequenceInferParams,
+        summary="``<trial>/<mode>/sequence`` and ``<trial>/<mode>/ethogram``; returns the run summary.",
+    )

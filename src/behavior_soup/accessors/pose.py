@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,54 +10,19 @@ import pandas as pd
 
 from .. import schema, store
 from ..errors import JobError
-from ..jobs import TrialContext, run_job, run_task
+from ..jobs import TrialContext, run_task
+from ..jobs.declare import row_job, table_job
 from ..jobs.runner import Backend
-from ..paths import is_inside
 from ..pose import io as pose_io
 from ..pose import models as pose_models
 from ..pose.data import PoseData
-from ..pose.jobs import read_pose, read_tracking
-from ..pose.tracking import TRACKING_METHODS, Smoothing
-from ._common import check_table, info_of
+from ..pose.jobs import PoseInferParams, PoseLoadParams, read_pose, read_tracking
+from ..pose.tracking import TrackingParams
+from ._common import check_table, info_of, video_rows
 
 
-def _check_views(views: Sequence[str] | None) -> list[str] | None:
-    if views is None:
-        return None
-    for v in views:
-        schema.view_column(v)
-    return list(views)
-
-
-def _track_params(
-    method: str,
-    source: str,
-    view: str,
-    px_per_cm: float | None,
-    likelihood_threshold: float,
-    max_gap: int,
-    smooth: Smoothing,
-    window: int,
-    bodyparts: Mapping[str, str] | list[str] | None,
-    fps: float | None,
-) -> dict[str, Any]:
-    if method not in TRACKING_METHODS:
-        raise ValueError(f"expected method in {sorted(TRACKING_METHODS)}, got {method!r}")
-    if smooth not in ("savgol", "median", "none"):
-        raise ValueError(f"expected smooth in ('savgol', 'median', 'none'), got {smooth!r}")
-    schema.view_column(view)
-    return {
-        "method": method,
-        "source": source,
-        "view": view,
-        "px_per_cm": px_per_cm,
-        "likelihood_threshold": likelihood_threshold,
-        "max_gap": max_gap,
-        "smooth": smooth,
-        "window": window,
-        "bodyparts": dict(bodyparts) if isinstance(bodyparts, Mapping) else bodyparts,
-        "fps": fps,
-    }
+def _trials_with_view(df: pd.DataFrame, p: TrackingParams) -> pd.DataFrame:
+    return df[df[schema.view_column(p.view)] != ""]
 
 
 @pd.api.extensions.register_dataframe_accessor("pose")
@@ -77,11 +41,38 @@ class PoseDataFrameAccessor:
         snapshotindex: int = -1,
         **kwargs: Any,
     ) -> pose_models.DlcModel:
-        """Register a DeepLabCut model (idempotent); see :func:`behavior_soup.pose.register_model`."""
+        """Register a DeepLabCut model (idempotent); see :func:`behavior_soup.pose.register_model`.
+
+        Parameters
+        ----------
+        config
+            The DeepLabCut project's ``config.yaml``.
+        shuffle
+            DeepLabCut's shuffle.
+        trainingsetindex
+            Index into the project's ``TrainingFraction``.
+        snapshotindex
+            The snapshot to use; ``-1`` for the last.
+        **kwargs
+            ``name``, ``engine``, ``net_type``, ``lock_timeout``.
+
+        Returns
+        -------
+        DlcModel
+            The registered model (the existing entry if it was registered already).
+        """
         return pose_models.register_model(self._df, config, shuffle, trainingsetindex, snapshotindex, **kwargs)
 
     def models(self) -> pd.DataFrame:
-        """The registered models, one row each (name, identity, config, scorer, evaluation)."""
+        """The registered models, one row each (name, identity, config, scorer, evaluation).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per model: the :class:`~behavior_soup.pose.DlcModel` fields except
+            ``evaluation`` and ``train_run``, plus ``train_rmse_px`` and ``test_rmse_px``
+            (pixels; ``None`` before training). No columns if none is registered.
+        """
         rows = []
         for m in pose_models.list_models(self._df).values():
             d = m.to_json()
@@ -107,8 +98,37 @@ class PoseDataFrameAccessor:
         :func:`behavior_soup.pose.dlc.train_dlc`); resumes an interrupted run. The evaluation
         (train/test RMSE in px) and the run are recorded with the model. Returns the evaluation.
 
+        Parameters
+        ----------
+        model
+            A registered model's name.
+        epochs
+            Total epochs of training (an interrupted run is resumed up to it).
+        batch_size
+            Images per training batch.
+        net_type
+            The network for a new training dataset; ``None``: the model's, or a default for
+            the device.
+        device
+            ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        init_weights
+            A weight file to start from instead of random weights.
+        seed
+            Seed of the random initialisation and of training.
+        backend
+            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process).
+
+        Returns
+        -------
+        dict
+            ``net_type``, ``snapshot`` (relative to the project folder when inside it),
+            ``epochs``, ``resumed_from_epoch``, ``evaluated_epochs``, ``train_rmse_px``,
+            ``test_rmse_px`` and ``scorer``.
+
         Raises
         ------
+        ValueError
+            ``epochs`` is not a positive integer.
         ItemNotFoundError
             Unknown model.
         JobError
@@ -129,66 +149,26 @@ class PoseDataFrameAccessor:
             "init_weights": None if init_weights is None else str(Path(init_weights).absolute()),
             "seed": seed,
         }
-        rec = run_task("behavior_soup.pose.jobs:train_model", params, backend=backend)  # type: ignore[arg-type]
+        rec = run_task("train_pose_model", params, backend=backend)  # type: ignore[arg-type]
         store.refresh(self._df)
         if rec["status"] != "done":
             raise JobError(f"expected training of {model!r} to finish, it failed: {rec.get('error')}")
         return rec["summary"]
 
-    def infer(
-        self,
-        model: str,
-        views: Sequence[str] | None = None,
-        device: str = "auto",
-        batch_size: int = 8,
-        *,
-        rows: pd.DataFrame | None = None,
-        backend: Backend = "local",
-        progress: bool = True,
-        **kw: Any,
-    ) -> pd.DataFrame:
-        """Run a registered model on every trial with videos, or on ``rows`` (see
-        ``row.pose.infer``)."""
-        info = info_of(self._df)
-        pose_models.get_model(self._df, model)
-        params = {"model": model, "views": _check_views(views), "device": device, "batch_size": batch_size}
-        if rows is None:
-            rows = self._df[self._df[[schema.view_column(v) for v in schema.VIEWS]].ne("").any(axis=1)]
-        ctxs = [TrialContext.from_row(r, info) for _, r in rows.iterrows()]
-        out = run_job(ctxs, "pose_infer", params, backend=backend, progress=progress, **kw)
-        store.refresh(self._df)
-        return out
-
-    def track(
-        self,
-        method: str = "head_from_ears",
-        source: str = "imported",
-        view: str = "front",
-        px_per_cm: float | None = None,
-        likelihood_threshold: float = 0.6,
-        max_gap: int = 5,
-        smooth: Smoothing = "savgol",
-        window: int = 7,
-        bodyparts: Mapping[str, str] | list[str] | None = None,
-        fps: float | None = None,
-        *,
-        rows: pd.DataFrame | None = None,
-        backend: Backend = "local",
-        progress: bool = True,
-        **kw: Any,
-    ) -> pd.DataFrame:
-        """Tracking processing of every trial with a ``view`` video, or of ``rows`` (see
-        ``row.pose.track``)."""
-        info = info_of(self._df)
-        params = _track_params(
-            method, source, view, px_per_cm, likelihood_threshold, max_gap, smooth, window, bodyparts, fps
-        )
-        if rows is None:
-            rows = self._df[self._df[schema.view_column(view)] != ""]
-        ctxs = [TrialContext.from_row(r, info) for _, r in rows.iterrows()]
-        out = run_job(ctxs, "pose_track", params, backend=backend, progress=progress, **kw)
-        store.refresh(self._df)
-        return out
+    infer = table_job(
+        "pose_infer",
+        PoseInferParams,
+        rows=video_rows,
+        rows_doc="every trial with a video",
+        summary="Run a registered DeepLabCut model on every trial with videos (see ``row.pose.infer``).",
+    )
+    track = table_job(
+        "pose_track",
+        TrackingParams,
+        rows=_trials_with_view,
+        rows_doc="every trial with a video of ``view``",
+        summary="Tracking processing of every trial (see ``row.pose.track``).",
+    )
 
 
 @pd.api.extensions.register_series_accessor("pose")
@@ -202,76 +182,95 @@ class PoseSeriesAccessor:
     def _ctx(self) -> TrialContext:
         return TrialContext.from_row(self._row, info_of(self._row))
 
-    def infer(
-        self,
-        model: str,
-        views: Sequence[str] | None = None,
-        device: str = "auto",
-        batch_size: int = 8,
-        *,
-        backend: Backend = "local",
-    ) -> dict[str, Any]:
-        """Run a registered DeepLabCut model on the trial's videos (each view, or ``views``)
-        into ``outputs.h5`` ``<trial>/pose/<model>/<view>``; the frame count must match the
-        video's. Returns the run's summary row (status, duration, error)."""
-        pose_models.get_model(info_of(self._row).table_path, model)
-        params = {"model": model, "views": _check_views(views), "device": device, "batch_size": batch_size}
-        return run_job([self._ctx()], "pose_infer", params, backend=backend, progress=False).iloc[0].to_dict()
-
-    def load(
-        self,
-        path: str | os.PathLike,
-        view: str = "front",
-        name: str = "imported",
-        individual: str | None = None,
-        format: str | None = None,
-    ) -> dict[str, Any]:
-        """Import an existing pose file (DLC ``.h5``/``.csv``, SLEAP ``.slp``/analysis ``.h5``,
-        NWB with ndx-pose) for one view into ``<trial>/pose/<name>/<view>``. A path under the
-        raw-data root is recorded relative to it. Returns the run's summary row."""
-        schema.view_column(view)
-        schema.validate_id(name, "pose source name")
-        if format is not None and format not in pose_io.POSE_LOADERS:
-            raise ValueError(f"expected format in {sorted(pose_io.POSE_LOADERS)}, got {format!r}")
-        info = info_of(self._row)
-        p = Path(os.path.expanduser(os.fspath(path))).absolute()
-        if not p.is_file():
-            raise FileNotFoundError(f"expected a pose file at {str(p)!r}, found none")
-        rel = p.relative_to(info.raw_root).as_posix() if is_inside(p, Path(info.raw_root)) else str(p)
-        params = {"path": rel, "view": view, "name": name, "individual": individual, "format": format}
-        return run_job([self._ctx()], "pose_load", params, progress=False).iloc[0].to_dict()
-
-    def track(
-        self,
-        method: str = "head_from_ears",
-        source: str = "imported",
-        view: str = "front",
-        px_per_cm: float | None = None,
-        likelihood_threshold: float = 0.6,
-        max_gap: int = 5,
-        smooth: Smoothing = "savgol",
-        window: int = 7,
-        bodyparts: Mapping[str, str] | list[str] | None = None,
-        fps: float | None = None,
-    ) -> dict[str, Any]:
-        """Subject state from the trial's stored keypoints (see
-        :func:`behavior_soup.pose.process_tracking`) into ``<trial>/tracking/<method>``.
-        ``fps`` defaults to the view's video. Returns the run's summary row."""
-        params = _track_params(
-            method, source, view, px_per_cm, likelihood_threshold, max_gap, smooth, window, bodyparts, fps
-        )
-        return run_job([self._ctx()], "pose_track", params, progress=False).iloc[0].to_dict()
+    infer = row_job(
+        "pose_infer",
+        PoseInferParams,
+        summary="Run a registered DeepLabCut model on the trial's videos (each view, or ``views``) into "
+        "``outputs.h5`` ``<trial>/pose/<model>/<view>``; the frame count must match the video's.",
+    )
+    load = row_job(
+        "pose_load",
+        PoseLoadParams,
+        summary="Import an existing pose file (DLC ``.h5``/``.csv``, SLEAP ``.slp``/analysis ``.h5``, NWB with "
+        "ndx-pose) for one view into ``<trial>/pose/<name>/<view>``. A path under the raw-data root is recorded "
+        "relative to it.",
+    )
+    track = row_job(
+        "pose_track",
+        TrackingParams,
+        summary="Subject state from the trial's stored keypoints (see :func:`behavior_soup.pose.process_tracking`) "
+        "into ``<trial>/tracking/<method>``.",
+    )
 
     def result(self, source: str = "imported", view: str = "front") -> PoseData:
-        """The stored keypoints from ``source`` (a model or import name) in ``view``."""
+        """The stored keypoints from ``source`` (a model or import name) in ``view``.
+
+        Parameters
+        ----------
+        source
+            A registered model's name or an import's name.
+        view
+            ``"front"`` or ``"side"``.
+
+        Returns
+        -------
+        PoseData
+            ``(T, K, 2)`` float64 positions in pixels and ``(T, K)`` likelihoods.
+
+        Raises
+        ------
+        OutputsError
+            If the trial has no such stored pose.
+        """
         return read_pose(self._ctx(), source, view)
 
     def tracking(self, method: str = "head_from_ears") -> pd.DataFrame:
-        """The stored subject state of ``method`` (one row per frame)."""
+        """The stored subject state of ``method`` (one row per frame).
+
+        Parameters
+        ----------
+        method
+            The tracking method it was made with.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``time_s``, ``x``, ``y``, ``speed``, ``acceleration``, ``valid`` and, for methods
+            with an angle, ``head_angle`` and ``angular_velocity``; ``attrs`` holds the
+            parameters and units (cm or px).
+
+        Raises
+        ------
+        OutputsError
+            If the trial has no stored state of ``method``.
+        """
         return read_tracking(self._ctx(), method)
 
     def export_nwb(self, path: str | os.PathLike, source: str = "imported", view: str = "front") -> Path:
-        """Write the trial's keypoints to an NWB file with ndx-pose; returns its path."""
+        """Write the trial's keypoints to an NWB file with ndx-pose; returns its path.
+
+        Parameters
+        ----------
+        path
+            The NWB file to write.
+        source
+            A registered model's name or an import's name.
+        view
+            ``"front"`` or ``"side"``; the frame rate is that of the trial's video of this
+            view, else an ``fps`` in the pose's metadata.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        OutputsError
+            If the trial has no such stored pose.
+        ValueError
+            If no frame rate is known (the trial has no video of ``view``).
+        """
         ctx = self._ctx()
         pose = read_pose(ctx, source, view)
         from ..video import probe

@@ -7,35 +7,24 @@ are relative to the table's folder; ``None`` means the model registered for the 
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .. import store
+from .. import schema, store
 from ..errors import ItemNotFoundError, JobError, OutputsError
-from ..jobs import TrialContext, run_rows, run_task
+from ..jobs import TrialContext, get_task, run_task
 from ..jobs.runner import Backend
 from .jobs import LABELS_KEY
+from .kinds import get_model_kind
 from .models import model_path
 from .modes import get_mode
 
-__all__ = ["behavior_params", "infer_rows", "resolve_model", "train"]
-
-#: Model kind -> the task that trains it.
-TRAINERS: dict[str, str] = {
-    "flow_generator": "behavior_soup.ethogram.train:train_flow_generator",
-    "feature_extractor": "behavior_soup.ethogram.train:train_feature_extractor",
-    "sequence": "behavior_soup.ethogram.train:train_sequence",
-}
-#: The model each kind is trained on top of, and its parameter name.
-PARENT: dict[str, tuple[str, str]] = {
-    "feature_extractor": ("flow_generator", "flow_model_in"),
-    "sequence": ("feature_extractor", "feature_model_in"),
-}
+__all__ = ["resolve_model", "train"]
 
 
 def _table_dir(df: pd.DataFrame) -> Path:
@@ -49,7 +38,30 @@ def _abs(df: pd.DataFrame, path: str | os.PathLike) -> str:
 
 def resolve_model(df: pd.DataFrame, mode: str, kind: str, path: str | os.PathLike | None) -> str:
     """Absolute checkpoint path: ``path`` (a ``.pt`` file, or a training folder holding
-    ``model.pt``; relative to the table's folder) or the model registered for ``mode``."""
+    ``model.pt``; relative to the table's folder) or the model registered for ``mode``.
+
+    Parameters
+    ----------
+    df
+        The trial table (or one of its rows).
+    mode
+        The mode of the registered model, when ``path`` is ``None``.
+    kind
+        The model kind of the registered model, when ``path`` is ``None``.
+    path
+        A checkpoint file or training folder, relative to the table's folder (``~``
+        expanded) or absolute; ``None`` for the registered model.
+
+    Returns
+    -------
+    str
+        The checkpoint's absolute path (not checked to exist).
+
+    Raises
+    ------
+    ItemNotFoundError
+        If ``path`` is ``None`` and no ``kind`` model is registered for ``mode``.
+    """
     if path is None:
         return str(model_path(store.table_info(df).table_path, mode, kind))
     p = Path(_abs(df, path))
@@ -58,7 +70,7 @@ def resolve_model(df: pd.DataFrame, mode: str, kind: str, path: str | os.PathLik
 
 def _contexts(df: pd.DataFrame, rows: pd.DataFrame | None, lock_timeout: float | None = None) -> list[TrialContext]:
     info = store.table_info(df)
-    subset = df[df["exp_type"] != "ephys"] if rows is None else rows
+    subset = df[schema.video_trials(df)] if rows is None else rows
     return [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in subset.iterrows()]
 
 
@@ -91,6 +103,38 @@ def train(
     registered for ``mode``. Returns the training summary (checkpoint, model id, best epoch,
     validation metrics).
 
+    Parameters
+    ----------
+    df
+        The trial table.
+    kind
+        A registered model kind (``"flow_generator"``, ``"feature_extractor"``,
+        ``"sequence"``, ...).
+    mode
+        A registered mode.
+    model_out
+        Folder for ``model.pt``, ``last.pt`` and ``metrics.csv``, relative to the table's
+        folder or absolute.
+    rows
+        Rows of ``df`` to train on (see above).
+    parent
+        The parent model's checkpoint or folder (see above), as for :func:`resolve_model`.
+    model_in
+        A checkpoint of the same kind and mode to start from.
+    backend
+        ``"local"`` or ``"subprocess"`` (see :func:`behavior_soup.jobs.run_task`).
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+    **params
+        Fields of the kind's training config (``epochs``, ``batch_size``, ``device``, ...),
+        checked before any trial is read.
+
+    Returns
+    -------
+    dict
+        The training summary: ``checkpoint``, ``model_id``, ``best_epoch``, ``epochs`` and
+        ``metrics``.
+
     Raises
     ------
     ItemNotFoundError
@@ -99,11 +143,14 @@ def train(
         Training failed; the message carries the error.
     """
     get_mode(mode)
-    if kind not in TRAINERS:
-        raise ValueError(f"expected a model kind in {list(TRAINERS)}, got {kind!r}")
+    spec = get_model_kind(kind)
+    importlib.import_module(spec.task_module)  # registers the task
+    task = get_task(spec.task)
+    if task.params is not None:  # bad settings fail here, before any trial is read
+        params = task.params.from_mapping(params).to_dict()
     info = store.table_info(df)
     ctxs = _contexts(df, rows, lock_timeout)
-    if kind != "flow_generator" and rows is None:
+    if spec.supervised and rows is None:
         ctxs = [c for c in ctxs if _has_labels(c)]
         if not ctxs:
             raise ItemNotFoundError(
@@ -119,42 +166,10 @@ def train(
         "model_in": None if model_in is None else resolve_model(df, mode, kind, model_in),
         "lock_timeout": lock_timeout,
     }
-    if kind in PARENT:
-        parent_kind, name = PARENT[kind]
-        task_params[name] = resolve_model(df, mode, parent_kind, parent)
-    rec = run_task(TRAINERS[kind], task_params, backend=backend)  # type: ignore[arg-type]
+    if spec.parent is not None:
+        task_params[spec.parent_param] = resolve_model(df, mode, spec.parent, parent)
+    rec = run_task(spec.task, task_params, backend=backend)
     store.refresh(df, lock_timeout)
     if rec["status"] != "done":
         raise JobError(f"expected {kind} training to finish, it failed: {rec.get('error')}")
     return rec["summary"]
-
-
-def infer_rows(
-    df: pd.DataFrame,
-    job: str,
-    params: Mapping[str, Any],
-    *,
-    rows: pd.DataFrame | None = None,
-    **kw: Any,
-) -> pd.DataFrame:
-    """Run an inference job over rows (default: every video trial) through
-    :func:`behavior_soup.jobs.run_rows`, which refreshes ``df``."""
-    return run_rows(df, job, params, rows=df[df["exp_type"] != "ephys"] if rows is None else rows, **kw)
-
-
-def behavior_params(
-    obj: pd.DataFrame | pd.Series,
-    mode: str,
-    feature_extractor: str | os.PathLike | None,
-    sequence: str | os.PathLike | None,
-    **params: Any,
-) -> dict[str, Any]:
-    """Parameters of the ``behavior_infer`` job: the two checkpoints resolved (default: this
-    mode's registered models) plus ``params``."""
-    get_mode(mode)
-    return {
-        "mode": mode,
-        "feature_extractor": resolve_model(obj, mode, "feature_extractor", feature_extractor),  # type: ignore[arg-type]
-        "sequence": resolve_model(obj, mode, "sequence", sequence),  # type: ignore[arg-type]
-        **params,
-    }

@@ -68,7 +68,13 @@ class Augmentation:
 
     @classmethod
     def none(cls) -> Augmentation:
-        """No transform at all."""
+        """No transform at all.
+
+        Returns
+        -------
+        Augmentation
+            Every field 0.0.
+        """
         return cls(**{f.name: 0.0 for f in fields(cls)})
 
 
@@ -80,6 +86,20 @@ AugmentSpec = bool | Augmentation | Mapping[str, Augmentation | Mapping[str, flo
 
 def resolve_augmentation(spec: AugmentSpec, views: Sequence[str]) -> dict[str, Augmentation]:
     """One :class:`Augmentation` per view, from any :data:`AugmentSpec`.
+
+    Parameters
+    ----------
+    spec
+        ``True`` (the defaults for every view), ``False`` or ``None`` (none), one
+        :class:`Augmentation` for every view, or a mapping view -> Augmentation or dict of its
+        fields (views left out get the defaults).
+    views
+        The trials' views, in the order they lie side by side.
+
+    Returns
+    -------
+    dict of str to Augmentation
+        One entry per view, in the order of ``views``.
 
     Raises
     ------
@@ -113,7 +133,18 @@ def resolve_augmentation(spec: AugmentSpec, views: Sequence[str]) -> dict[str, A
 
 
 def as_record(aug: Mapping[str, Augmentation]) -> dict[str, dict[str, float]]:
-    """Plain dicts, for checkpoints and provenance."""
+    """Plain dicts, for checkpoints and provenance.
+
+    Parameters
+    ----------
+    aug
+        View -> augmentation.
+
+    Returns
+    -------
+    dict
+        View -> field name -> float.
+    """
     return {v: asdict(a) for v, a in aug.items()}
 
 
@@ -123,10 +154,20 @@ def augment_clips(x: Any, aug: Mapping[str, Augmentation], rng: np.random.Genera
     resampling, bilinear, borders repeated), brightness and contrast. All
     draws come from ``rng``, so a seeded generator gives the same batch on every machine.
 
+    Parameters
+    ----------
+    x
+        ``(B, 3L, H, W)`` float32 tensor of normalised clips; each view is ``W // n_views``
+        pixels wide.
+    aug
+        View -> augmentation, in the order the views lie from left to right.
+    rng
+        The generator every random draw comes from.
+
     Returns
     -------
     torch.Tensor
-        ``(B, 3L, H, W)`` float32.
+        ``(B, 3L, H, W)`` float32, on ``x``'s device (``x`` is not changed).
     """
     import torch
     import torch.nn.functional as F

@@ -25,31 +25,51 @@ from typing import Any, Literal
 
 from .._torch import torch as _torch
 from ..errors import ModelError
+from ..locking import atomic_write
 from ..provenance import now_iso, package_versions
+from .kinds import MODEL_KINDS
 
-__all__ = ["KINDS", "Kind", "load_checkpoint", "new_model_id", "save_checkpoint"]
+__all__ = ["Kind", "load_checkpoint", "new_model_id", "save_checkpoint"]
 
+#: The built-in kinds (see :mod:`.kinds` for all registered ones).
 Kind = Literal["flow_generator", "feature_extractor", "sequence"]
-KINDS: tuple[str, ...] = ("flow_generator", "feature_extractor", "sequence")
 VERSION_PACKAGES = ("torch", "torchvision")
 
 
 def new_model_id() -> str:
+    """A new random model id.
+
+    Returns
+    -------
+    str
+        32 lowercase hexadecimal characters (a random UUID).
+    """
     return uuid.uuid4().hex
 
 
 def save_checkpoint(path: str | os.PathLike, ckpt: Mapping[str, Any]) -> Path:
     """Write ``ckpt`` (see the module docstring) atomically; fills ``versions`` and
-    ``created`` when absent."""
+    ``created`` when absent.
+
+    Parameters
+    ----------
+    path
+        The file to write; its folder is made if missing.
+    ckpt
+        The checkpoint: tensors and plain values only.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     torch = _torch()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = dict(ckpt)
     body.setdefault("versions", package_versions(VERSION_PACKAGES))
     body.setdefault("created", now_iso())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(body, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(body, tmp))
     return path
 
 
@@ -60,6 +80,22 @@ def load_checkpoint(
     map_location: str = "cpu",
 ) -> dict[str, Any]:
     """Read a checkpoint and check it is of ``kind`` and ``mode``.
+
+    Parameters
+    ----------
+    path
+        The checkpoint file.
+    kind
+        The kind it must be; None for any.
+    mode
+        The mode it must have been trained for; None for any.
+    map_location
+        Where to load the tensors (``torch.load``'s ``map_location``).
+
+    Returns
+    -------
+    dict
+        The checkpoint (see the module docstring), with ``path`` set to ``str(path)``.
 
     Raises
     ------
@@ -74,7 +110,7 @@ def load_checkpoint(
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
         raise ModelError(f"expected a readable checkpoint at {str(path)!r}, got {type(exc).__name__}: {exc}") from exc
-    if not isinstance(ckpt, dict) or ckpt.get("kind") not in KINDS or "state_dict" not in ckpt:
+    if not isinstance(ckpt, dict) or ckpt.get("kind") not in MODEL_KINDS or "state_dict" not in ckpt:
         raise ModelError(f"expected a behavior_soup ethogram checkpoint at {str(path)!r}, found another kind of file")
     if kind is not None and ckpt["kind"] != kind:
         raise ModelError(f"expected a {kind} checkpoint, got a {ckpt['kind']} checkpoint at {str(path)!r}")

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import numpy as np
 
 from ..errors import MissingViewError, VideoError
 from ..jobs import TrialContext
+from ..locking import atomic_write
 from ..schema import VIEWS
 from ..video import iter_concatenated, probe
 
@@ -32,6 +32,18 @@ __all__ = ["clip_batch", "n_frames_of", "norm_stats", "stream_clips", "trial_fra
 
 def view_paths(ctx: TrialContext, views: tuple[str, ...] | None = None) -> list[Path]:
     """The trial's video paths in a fixed view order (front, then side).
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    views
+        The views to take, in this order; ``None``: every view the trial has, front first.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Absolute video paths, one per view.
 
     Raises
     ------
@@ -45,7 +57,27 @@ def view_paths(ctx: TrialContext, views: tuple[str, ...] | None = None) -> list[
 
 
 def n_frames_of(ctx: TrialContext, views: tuple[str, ...] | None = None) -> int:
-    """Frame count the trial's first view's container claims."""
+    """Frame count the trial's first view's container claims.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    views
+        As for :func:`view_paths`; the first of them is probed.
+
+    Returns
+    -------
+    int
+        The container's frame count (not decoded).
+
+    Raises
+    ------
+    MissingViewError
+        As for :func:`view_paths`.
+    VideoError
+        If the video cannot be opened.
+    """
     return probe(view_paths(ctx, views)[0]).n_frames
 
 
@@ -62,7 +94,33 @@ def trial_frames(
     ctx: TrialContext, size: tuple[int, int], views: tuple[str, ...] | None = None, cache: bool = True
 ) -> np.ndarray:
     """All frames of a trial, views side by side: ``(T, H, W, 3)`` uint8 (a read-only memory
-    map of the cache when ``cache``)."""
+    map of the cache when ``cache``).
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    size
+        ``(H, W)`` in pixels of the side-by-side frame; each view is resized to
+        ``(H, W // n_views)``.
+    views
+        As for :func:`view_paths`.
+    cache
+        Read from (or write) the ``.npy`` cache under ``<output_root>/cache/frames``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, H, n_views * (W // n_views), 3)`` uint8 RGB (``W`` when it divides evenly).
+
+    Raises
+    ------
+    MissingViewError
+        As for :func:`view_paths`.
+    VideoError
+        If decoding fails, the views differ in frame count, or (when caching) fewer frames
+        decode than the container claims.
+    """
     paths = view_paths(ctx, views)
     if not cache:
         return np.concatenate(list(iter_concatenated(paths, _per_view(size, len(paths)), chunk=256)))
@@ -78,16 +136,33 @@ def trial_frames(
         frames = np.concatenate(list(iter_concatenated(paths, _per_view(size, len(paths)), chunk=256)))
         if len(frames) != n_claimed:
             raise VideoError(f"expected {n_claimed} frames in {ctx.label}, decoded {len(frames)}")
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.save(fh, frames)
-        os.replace(tmp, target)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.save(fh, frames)
+
+        atomic_write(target, write)
     return np.load(target, mmap_mode="r")
 
 
 def norm_stats(frames: list[np.ndarray], max_frames: int = 2000, seed: int = 0) -> dict[str, list[float]]:
     """Per-channel mean and std of pixel values in [0, 1] over up to ``max_frames`` frames
-    drawn evenly from all trials (``frames``: ``(T, H, W, 3)`` uint8 each)."""
+    drawn evenly from all trials (``frames``: ``(T, H, W, 3)`` uint8 each).
+
+    Parameters
+    ----------
+    frames
+        One ``(T, H, W, 3)`` uint8 array per trial (memory maps are fine).
+    max_frames
+        About how many frames to use in all; each trial gives its share (at least one frame).
+    seed
+        Seed of the random choice of frames.
+
+    Returns
+    -------
+    dict
+        ``{"mean": [r, g, b], "std": [r, g, b]}``, floats for pixel values scaled to [0, 1].
+    """
     rng = np.random.default_rng(seed)
     total = sum(len(f) for f in frames)
     per = max(1, max_frames * 1.0 / max(total, 1))
@@ -107,7 +182,22 @@ def norm_stats(frames: list[np.ndarray], max_frames: int = 2000, seed: int = 0) 
 
 
 def window_index(centres: np.ndarray, n: int, n_frames: int) -> np.ndarray:
-    """``(len(centres), L)`` int64 frame indices of each centre's window, clamped to ``[0, n)``."""
+    """``(len(centres), L)`` int64 frame indices of each centre's window, clamped to ``[0, n)``.
+
+    Parameters
+    ----------
+    centres
+        ``(B,)`` integer centre frame indices.
+    n
+        The trial's frame count.
+    n_frames
+        The window length ``L`` (odd: ``n_frames // 2`` frames each side of the centre).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, 2 * (n_frames // 2) + 1)`` int64.
+    """
     half = n_frames // 2
     return np.clip(np.asarray(centres)[:, None] + np.arange(-half, half + 1)[None, :], 0, n - 1)
 
@@ -128,7 +218,24 @@ def _stats_tensors(stats: dict[str, list[float]]) -> tuple[Any, Any]:
 
 def clip_batch(frames: np.ndarray, centres: np.ndarray, n_frames: int, stats: dict[str, list[float]]) -> Any:
     """Clips around ``centres`` of a trial's frames: ``(B, 3 * L, H, W)`` float32 tensor,
-    normalised, frame ``k`` of each window in channels ``3k .. 3k + 2``."""
+    normalised, frame ``k`` of each window in channels ``3k .. 3k + 2``.
+
+    Parameters
+    ----------
+    frames
+        ``(T, H, W, 3)`` uint8 frames of one trial.
+    centres
+        ``(B,)`` integer centre frame indices; windows are clamped at the trial's edges.
+    n_frames
+        The odd window length ``L``.
+    stats
+        ``{"mean": [3 floats], "std": [3 floats]}`` from :func:`norm_stats`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, 3 * L, H, W)`` float32, ``(x / 255 - mean) / std`` per channel.
+    """
     idx = window_index(centres, len(frames), n_frames)
     uniq, inv = np.unique(idx, return_inverse=True)
     mean, std = _stats_tensors(stats)
@@ -169,6 +276,27 @@ def stream_clips(
     float32 for consecutive centre frames ``0, 1, ..., T - 1`` (B = ``batch_size`` except the
     last batch), in channels-last memory (what 2-D convolutions on the CPU run fastest on).
     Each frame is decoded and normalised once.
+
+    Parameters
+    ----------
+    paths
+        One video per view, placed side by side in this order.
+    size
+        ``(H, W)`` in pixels of the side-by-side frame; each view is resized to
+        ``(H, W // n_views)``.
+    n_frames
+        The odd window length ``L``; edges repeat the first and last frame.
+    stats
+        ``{"mean": [3 floats], "std": [3 floats]}`` from :func:`norm_stats`.
+    batch_size
+        Clips per batch ``B``.
+    prefetch
+        Decoded chunks the background thread may hold ahead of the caller.
+
+    Yields
+    ------
+    torch.Tensor
+        ``(B, 3 * L, H, W)`` float32 on the CPU, channels-last; batches in frame order.
 
     Raises
     ------

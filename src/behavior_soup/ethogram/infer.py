@@ -12,15 +12,14 @@ all-or-nothing, replacing an earlier run's.
 
 The video is decoded once, sequentially, in a background thread that also normalises the
 frames, while the networks run (see :func:`.frames.stream_clips`). Loaded networks are kept
-in a small cache, so running many trials in one process loads each checkpoint once.
+in a small cache (see :func:`.loading.load_model`, importable from here too), so running many
+trials in one process loads each checkpoint once.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,17 +30,14 @@ from .._torch import torch as _torch
 from ..errors import ModelError, OutputsError
 from ..jobs import TrialContext
 from ..provenance import Provenance, package_versions
-from .build import from_checkpoint
-from .checkpoint import VERSION_PACKAGES, load_checkpoint
+from .checkpoint import VERSION_PACKAGES
 from .frames import stream_clips, view_paths
+from .loading import load_model
 from .postprocess import postprocess
 
 __all__ = ["extract_features", "features_key", "infer_trial", "run_sequence", "trial_features"]
 
 log = logging.getLogger(__name__)
-
-_CACHE: OrderedDict[tuple, tuple[dict, Any]] = OrderedDict()
-_CACHE_SIZE = 4
 
 
 def _prov(job: str, params: dict[str, Any]) -> Provenance:
@@ -49,32 +45,19 @@ def _prov(job: str, params: dict[str, Any]) -> Provenance:
 
 
 def features_key(mode: str) -> str:
+    """The result key of a trial's features for ``mode``.
+
+    Parameters
+    ----------
+    mode
+        ``"fast"``, ``"medium"`` or ``"slow"``.
+
+    Returns
+    -------
+    str
+        ``"<mode>/features"``.
+    """
     return f"{mode}/features"
-
-
-def load_model(path: str | os.PathLike, kind: str, device: str, mode: str | None = None) -> tuple[dict, Any]:
-    """``(checkpoint metadata, network on device in eval mode)``, cached by path, file
-    modification time and device."""
-    torch = _torch()
-    p = Path(path)
-    if not p.is_file():
-        raise ModelError(f"expected a {kind} checkpoint at {str(p)!r}, found none")
-    key = (str(p.resolve()), p.stat().st_mtime_ns, kind, device)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        meta, net = _CACHE[key]
-    else:
-        ckpt = load_checkpoint(p, kind=kind)  # type: ignore[arg-type]
-        net = from_checkpoint(ckpt).to(device)
-        if kind == "feature_extractor" and not net.spatial.is3d:
-            net = net.to(memory_format=torch.channels_last)
-        meta = {k: v for k, v in ckpt.items() if k not in ("state_dict", "optimizer", "history")}
-        _CACHE[key] = (meta, net)
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    if mode is not None and meta.get("mode") != mode:
-        raise ModelError(f"expected a {kind} checkpoint of mode {mode!r}, got mode {meta.get('mode')!r} at {str(p)!r}")
-    return meta, net
 
 
 def extract_features(
@@ -87,6 +70,21 @@ def extract_features(
     progress: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Run a feature extractor over every frame of a trial.
+
+    Parameters
+    ----------
+    ctx
+        The trial; the views the checkpoint was trained on are read side by side.
+    feature_model
+        The feature extractor's checkpoint.
+    device
+        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+    batch_size
+        Clips per forward pass.
+    amp
+        Run in mixed precision; ``None``: on any device but the CPU.
+    progress
+        Show a progress bar over batches.
 
     Returns
     -------
@@ -137,6 +135,21 @@ def trial_features(
     """The trial's features from ``feature_model``: read from ``outputs.h5`` when stored ones
     were made by the same checkpoint (same model id) and ``reuse``, else extracted (and
     stored when ``write``).
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    feature_model
+        The feature extractor's checkpoint.
+    device
+        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+    batch_size
+        Clips per forward pass, when extracting.
+    reuse
+        Take stored features of the same model id instead of extracting them.
+    write
+        Store newly extracted features as ``<mode>/features``.
 
     Returns
     -------
@@ -231,7 +244,45 @@ def infer_trial(
 ) -> dict[str, Any]:
     """Feature extraction + sequence model + thresholds + minimum bout length for one trial,
     written to ``outputs.h5`` (see the module docstring). Returns a small summary: mode,
-    frames, and the fraction of frames of each behavior."""
+    frames, and the fraction of frames of each behavior.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    feature_model
+        The feature extractor's checkpoint.
+    sequence_model
+        The sequence model's checkpoint; it must have the feature extractor's mode and
+        behaviors.
+    mode
+        If given, the mode both checkpoints must have; by default the feature extractor's.
+    device
+        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+    batch_size
+        Clips per forward pass of the feature extractor.
+    min_bout
+        Bouts and gaps shorter than this many frames are removed.
+    reuse_features
+        Take stored features of the same feature-extractor model id instead of extracting them
+        (they are then not written again).
+    progress
+        Not used.
+
+    Returns
+    -------
+    dict
+        ``{"mode": str, "n_frames": int, "fraction": {behavior: float}}``, the fraction of
+        frames in [0, 1] where each behavior is on in the ethogram.
+
+    Raises
+    ------
+    ValueError
+        If ``min_bout`` is not an integer >= 1.
+    ModelError
+        If a checkpoint is missing, of the wrong kind or mode, or the two disagree on the
+        behaviors.
+    """
     if not isinstance(min_bout, int) or min_bout < 1:
         raise ValueError(f"expected min_bout >= 1 (frames), got {min_bout!r}")
     dev = resolve_device(device)
@@ -313,10 +364,31 @@ def sequence_from_stored(
     """Run a sequence model on the trial's stored ``<mode>/features`` (from
     ``row.feature_extractor.infer``) and write ``<mode>/sequence`` and ``<mode>/ethogram``.
 
+    Parameters
+    ----------
+    ctx
+        The trial.
+    sequence_model
+        The sequence model's checkpoint; its mode picks the stored features.
+    device
+        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+    min_bout
+        Bouts and gaps shorter than this many frames are removed.
+
+    Returns
+    -------
+    dict
+        ``{"mode": str, "n_frames": int, "fraction": {behavior: float}}``, as for
+        :func:`infer_trial`.
+
     Raises
     ------
+    ValueError
+        If ``min_bout`` is not an integer >= 1.
     OutputsError
         No stored features for the sequence model's mode.
+    ModelError
+        If the checkpoint is missing, or its behaviors or input size differ from the features'.
     """
     if not isinstance(min_bout, int) or min_bout < 1:
         raise ValueError(f"expected min_bout >= 1 (frames), got {min_bout!r}")

@@ -68,9 +68,31 @@ class Labels:
         return (self.array != UNLABELED).all(axis=1)
 
     def to_frame(self) -> pd.DataFrame:
+        """The ethogram as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``(T, C)`` int8, one column per behavior (background first), a ``RangeIndex`` of
+            frames.
+        """
         return pd.DataFrame(self.array, columns=list(self.behaviors))
 
     def check_frames(self, n_frames: int, what: str) -> None:
+        """Require one row of labels per video frame.
+
+        Parameters
+        ----------
+        n_frames
+            The video's frame count.
+        what
+            What the labels are of (e.g. a trial's label), for the error message.
+
+        Raises
+        ------
+        DataFormatError
+            If :attr:`n_frames` differs from ``n_frames``.
+        """
         if self.n_frames != n_frames:
             raise DataFormatError(
                 f"expected {n_frames} frames of labels for {what} (its video's frame count), found {self.n_frames}"
@@ -78,7 +100,27 @@ class Labels:
 
 
 def labels_from_array(values: np.ndarray | Sequence[int], behaviors: Sequence[str]) -> Labels:
-    """Labels from a ``(T,)`` array of behavior indices (-1: unlabelled) or a ``(T, C)`` array."""
+    """Labels from a ``(T,)`` array of behavior indices (-1: unlabelled) or a ``(T, C)`` array.
+
+    Parameters
+    ----------
+    values
+        ``(T,)`` integer behavior indices into ``behaviors`` (one-hot encoded; ``-1`` marks
+        the frame unlabelled for every behavior), or ``(T, C)`` with values in {1, 0, -1}.
+    behaviors
+        The ``C`` behavior names, background first.
+
+    Returns
+    -------
+    Labels
+        ``(T, C)`` int8 labels.
+
+    Raises
+    ------
+    DataFormatError
+        If an index lies outside ``[-1, C - 1]``, or the array does not make valid labels (see
+        :class:`Labels`).
+    """
     a = np.asarray(values)
     if a.ndim == 1:
         c = len(behaviors)
@@ -93,7 +135,25 @@ def labels_from_array(values: np.ndarray | Sequence[int], behaviors: Sequence[st
 
 
 def read_label_csv(path: str | os.PathLike) -> Labels:
-    """Read a DeepEthogram label CSV (index column, then one column per behavior)."""
+    """Read a DeepEthogram label CSV (index column, then one column per behavior).
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+
+    Returns
+    -------
+    Labels
+        ``(T, C)`` int8 labels, the behaviors named by the CSV's column headers.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    DataFormatError
+        If the file cannot be parsed, holds non-integer values, or does not make valid labels.
+    """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"expected a label CSV at {str(p)!r}, found none")
@@ -109,7 +169,23 @@ def read_label_csv(path: str | os.PathLike) -> Labels:
 
 
 def check_same_behaviors(label_sets: Mapping[str, Labels]) -> tuple[str, ...]:
-    """The behaviors all label sets share, in order; an error naming the difference otherwise."""
+    """The behaviors all label sets share, in order; an error naming the difference otherwise.
+
+    Parameters
+    ----------
+    label_sets
+        Name (for the message, e.g. a file or trial) -> labels.
+
+    Returns
+    -------
+    tuple of str
+        The common behavior names, background first.
+
+    Raises
+    ------
+    DataFormatError
+        If ``label_sets`` is empty, or two sets differ in their behaviors or their order.
+    """
     if not label_sets:
         raise DataFormatError("expected at least one set of labels, got none")
     items = list(label_sets.items())

@@ -20,6 +20,7 @@ import pandas as pd
 from .. import store
 from ..errors import ItemNotFoundError
 from ..paths import is_inside
+from .kinds import get_model_kind
 
 __all__ = ["list_models", "model_path", "register_trained", "registry"]
 
@@ -31,7 +32,19 @@ def _table_dir(table_path: str | os.PathLike) -> Path:
 
 
 def registry(table_path: str | os.PathLike) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{mode: {kind: entry}}`` as stored (paths relative to the table's folder)."""
+    """``{mode: {kind: entry}}`` as stored (paths relative to the table's folder).
+
+    Parameters
+    ----------
+    table_path
+        The trial table's file.
+
+    Returns
+    -------
+    dict
+        mode -> kind -> entry (``path``, ``model_id``, ``behaviors``, ``created``,
+        ``best_epoch``, ``metrics``); empty if no model is registered.
+    """
     raw = store.read_meta(table_path).get(META_KEY)
     return json.loads(raw) if raw else {}
 
@@ -44,7 +57,31 @@ def register_trained(
     entry: Mapping[str, Any],
     lock_timeout: float | None = None,
 ) -> dict[str, Any]:
-    """Record ``checkpoint`` as the ``kind`` model of ``mode`` (replacing the previous one)."""
+    """Record ``checkpoint`` as the ``kind`` model of ``mode`` (replacing the previous one).
+
+    Parameters
+    ----------
+    table_path
+        The trial table's file.
+    mode
+        The mode the model was trained for.
+    kind
+        ``"flow_generator"``, ``"feature_extractor"``, ``"sequence"`` or another registered
+        kind.
+    checkpoint
+        The model's checkpoint; recorded relative to the table's folder when inside it.
+    entry
+        Fields recorded with it (``model_id``, ``behaviors``, ``created``, ``best_epoch``,
+        ``metrics``, ...).
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+
+    Returns
+    -------
+    dict
+        The record stored: ``entry``'s fields and ``path`` (POSIX, relative to the table's
+        folder when inside it, else absolute).
+    """
     ck = Path(checkpoint).resolve()
     root = _table_dir(table_path)
     rel = ck.relative_to(root).as_posix() if is_inside(ck, root) else str(ck)
@@ -62,6 +99,20 @@ def register_trained(
 def model_path(table_path: str | os.PathLike, mode: str, kind: str) -> Path:
     """Absolute checkpoint path of the registered ``kind`` model of ``mode``.
 
+    Parameters
+    ----------
+    table_path
+        The trial table's file.
+    mode
+        The mode.
+    kind
+        The model kind.
+
+    Returns
+    -------
+    pathlib.Path
+        The registered checkpoint (a relative record taken under the table's folder).
+
     Raises
     ------
     ItemNotFoundError
@@ -69,11 +120,7 @@ def model_path(table_path: str | os.PathLike, mode: str, kind: str) -> Path:
     """
     entry = registry(table_path).get(mode, {}).get(kind)
     if entry is None:
-        call = {
-            "flow_generator": "df.flow_generator.train",
-            "feature_extractor": "df.feature_extractor.train",
-            "sequence": "df.sequence.train",
-        }[kind]
+        call = get_model_kind(kind).train_call
         raise ItemNotFoundError(
             f"expected a trained {kind} model for mode {mode!r} in this table, found none; "
             f"train one with {call}(mode={mode!r}, ...) or pass a checkpoint path"
@@ -83,7 +130,19 @@ def model_path(table_path: str | os.PathLike, mode: str, kind: str) -> Path:
 
 
 def list_models(table_path: str | os.PathLike) -> pd.DataFrame:
-    """One row per registered model: mode, kind, path, model id, behaviors, created, metrics."""
+    """One row per registered model: mode, kind, path, model id, behaviors, created, metrics.
+
+    Parameters
+    ----------
+    table_path
+        The trial table's file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``mode, kind, path, model_id, behaviors, created, metrics``, then any other
+        recorded fields (e.g. ``best_epoch``); no rows if none is registered.
+    """
     rows = []
     for mode, kinds in registry(table_path).items():
         for kind, e in kinds.items():

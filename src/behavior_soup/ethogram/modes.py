@@ -59,7 +59,23 @@ MODES: dict[str, ModeSpec] = {
 
 
 def get_mode(mode: str) -> ModeSpec:
-    """The :class:`ModeSpec` of ``mode``; ValueError naming the modes otherwise."""
+    """The :class:`ModeSpec` of ``mode``; ValueError naming the modes otherwise.
+
+    Parameters
+    ----------
+    mode
+        ``"fast"``, ``"medium"`` or ``"slow"``.
+
+    Returns
+    -------
+    ModeSpec
+        The mode's networks, flow window and input size.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is not a known mode.
+    """
     try:
         return MODES[mode]
     except (KeyError, TypeError):
@@ -68,7 +84,27 @@ def get_mode(mode: str) -> ModeSpec:
 
 def check_input_size(size: tuple[int, int] | list[int], spec: ModeSpec, n_views: int = 1) -> tuple[int, int]:
     """Validate ``(H, W)`` for a mode: positive, multiples of ``spec.multiple``, and ``W``
-    divisible by the number of views."""
+    divisible by the number of views.
+
+    Parameters
+    ----------
+    size
+        ``(H, W)`` in pixels of the side-by-side input frame.
+    spec
+        The mode.
+    n_views
+        Number of views put side by side.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(H, W)`` as ints.
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is not two integers, or breaks one of the rules above.
+    """
     try:
         h, w = (int(x) for x in size)
     except (TypeError, ValueError):

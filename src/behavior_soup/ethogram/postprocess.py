@@ -68,13 +68,39 @@ def fit_thresholds(
 
 
 def apply_thresholds(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """``(T, C)`` int8: 1 where a class's probability reaches its threshold."""
+    """``(T, C)`` int8: 1 where a class's probability reaches its threshold.
+
+    Parameters
+    ----------
+    probabilities
+        ``(T, C)`` float in [0, 1].
+    thresholds
+        ``(C,)`` float, one per class.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, C)`` int8, 1 where ``probabilities >= thresholds``, else 0.
+    """
     return (probabilities >= np.asarray(thresholds)[None, :]).astype(np.int8)
 
 
 def min_bout_length(binary: np.ndarray, n: int) -> np.ndarray:
     """In each class of a ``(T, C)`` array: first remove bouts (runs of 1) shorter than ``n``
-    frames, then fill gaps (runs of 0 between two bouts) shorter than ``n`` frames."""
+    frames, then fill gaps (runs of 0 between two bouts) shorter than ``n`` frames.
+
+    Parameters
+    ----------
+    binary
+        ``(T, C)`` 0/1 array.
+    n
+        Minimum bout length in frames; ``1`` or less changes nothing.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, C)`` int8, a copy.
+    """
     out = binary.astype(np.int8).copy()
     if n <= 1:
         return out
@@ -94,6 +120,17 @@ def postprocess(
 ) -> np.ndarray:
     """Thresholds, then minimum bout length, then background = no other behavior.
 
+    Parameters
+    ----------
+    probabilities
+        ``(T, C)`` float in [0, 1].
+    thresholds
+        ``(C,)`` float, one per class.
+    min_bout
+        Minimum bout length in frames (see :func:`min_bout_length`).
+    background
+        Column index of the background class, set to 1 exactly where no other class is.
+
     Returns
     -------
     numpy.ndarray
@@ -108,10 +145,22 @@ def postprocess(
 def class_metrics(pred: np.ndarray, labels: np.ndarray, behaviors: tuple[str, ...]) -> dict[str, dict[str, float]]:
     """Per-class F1, precision, recall and accuracy on labelled frames.
 
+    Parameters
+    ----------
+    pred
+        ``(T, C)`` 0/1 predicted ethogram.
+    labels
+        ``(T, C)`` int in {1, 0, -1}; frames with any -1 are ignored.
+    behaviors
+        The ``C`` behavior names, in column order.
+
     Returns
     -------
     dict
-        Behavior name -> ``{"f1", "precision", "recall", "accuracy", "support"}``.
+        Behavior name -> ``{"f1", "precision", "recall", "accuracy", "support"}``: floats in
+        [0, 1] (precision, recall and accuracy NaN when undefined; F1 is 1.0 for a class
+        neither predicted nor present), and ``support`` the int count of labelled frames
+        where the class is present.
     """
     ok = (labels != UNLABELED).all(axis=1)
     p, y = pred[ok].astype(bool), labels[ok].astype(bool)

@@ -2,13 +2,17 @@
 table rows on a chosen backend, recording status, timings, parameters and failures."""
 
 from .context import TrialContext
-from .registry import JOBS, Job, get_job, register_job
+from .registry import JOBS, TASKS, Job, Task, get_job, get_task, register_job, register_task
 from .runner import BACKENDS, run_job, run_row, run_rows, run_task
 
 __all__ = [
     "BACKENDS",
     "JOBS",
     "Job",
+    "TASKS",
+    "Task",
+    "get_task",
+    "register_task",
     "TrialContext",
     "get_job",
     "register_job",

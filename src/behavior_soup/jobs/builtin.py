@@ -17,6 +17,14 @@ from .registry import register_job
 def frame_stats(path: Any, size: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
     """Per-frame statistics of a video, decoded once in gray.
 
+    Parameters
+    ----------
+    path
+        Video file (``str`` or path-like).
+    size
+        ``(height, width)`` in pixels to resize to while decoding, or ``None`` for the native
+        size.
+
     Returns
     -------
     dict
@@ -39,7 +47,26 @@ def frame_stats(path: Any, size: tuple[int, int] | None = None) -> dict[str, np.
 
 @register_job("video_stats", "behavior")
 def video_stats(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Mean intensity and motion energy per frame of each view -> ``behavior/video_stats``."""
+    """Mean intensity and motion energy per frame of each view -> ``behavior/video_stats``.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    params
+        ``size``: optional ``(height, width)`` in pixels to resize the frames to.
+
+    Returns
+    -------
+    dict
+        ``{"n_frames": int}``, the frame count of the views. The result written holds, per
+        view, the arrays of :func:`frame_stats`, and ``n_frames``.
+
+    Raises
+    ------
+    VideoError
+        If the trial has no video, or its views decode different frame counts.
+    """
     size = params.get("size")
     size = tuple(size) if size else None
     prov = Provenance("video_stats", dict(params))

@@ -41,6 +41,24 @@ class TrialContext:
 
     @classmethod
     def from_row(cls, row: pd.Series | Mapping[str, Any], info: TableInfo, **kw: Any) -> TrialContext:
+        """The context of one trial-table row.
+
+        Parameters
+        ----------
+        row
+            A row of the trial table (a ``pandas.Series`` or a mapping with the schema's
+            columns).
+        info
+            The table's info (roots and table path), e.g. ``df.behavior.info``.
+        **kw
+            The remaining fields: ``lock_timeout``, ``progress``, ``extra``.
+
+        Returns
+        -------
+        TrialContext
+            The row's ids, non-empty video paths by view, files, model parameters and output
+            path, with the table's raw-data root, output root and table path.
+        """
         return cls(
             uuid=str(row["uuid"]),
             animal_id=str(row["animal_id"]),
@@ -73,10 +91,24 @@ class TrialContext:
     def video_path(self, view: str) -> Path:
         """Absolute path of the trial's ``view`` video.
 
+        Parameters
+        ----------
+        view
+            A camera view in :data:`behavior_soup.schema.VIEWS`.
+
+        Returns
+        -------
+        pathlib.Path
+            The video's stored relative path under the raw-data root (not checked to exist).
+
         Raises
         ------
         MissingViewError
             If the trial has no such view.
+        ValueError
+            If ``view`` is not a known view.
+        DataRootError
+            If the raw-data root does not exist.
         """
         schema.view_column(view)
         rel = self.videos.get(view)
@@ -85,7 +117,25 @@ class TrialContext:
         return self._raw(rel)
 
     def file_path(self, role: str) -> Path:
-        """Absolute path of the trial's extra file ``role`` (e.g. ``"stimulus"``)."""
+        """Absolute path of the trial's extra file ``role`` (e.g. ``"stimulus"``).
+
+        Parameters
+        ----------
+        role
+            A key of the row's ``files`` column.
+
+        Returns
+        -------
+        pathlib.Path
+            The file's stored relative path under the raw-data root (not checked to exist).
+
+        Raises
+        ------
+        ItemNotFoundError
+            If the trial has no file for ``role``.
+        DataRootError
+            If the raw-data root does not exist.
+        """
         rel = self.files.get(role)
         if not rel:
             raise ItemNotFoundError(f"expected a {role!r} file for {self.label}, found roles {sorted(self.files)}")
@@ -96,12 +146,30 @@ class TrialContext:
         return resolve(self.output_root, self.output_path)
 
     def write(self, key: str, data: Mapping[str, Any], provenance: Provenance) -> None:
-        """Write a result for this trial into its session's ``outputs.h5``."""
+        """Write a result for this trial into its session's ``outputs.h5``.
+
+        Parameters
+        ----------
+        key
+            Slash-separated result key, e.g. ``"behavior/video_stats"``; a previous result with
+            the same key is replaced.
+        data
+            Name -> array, scalar, string, ``pandas.DataFrame`` or nested mapping.
+        provenance
+            The finished provenance of the result, recorded with it.
+        """
         self.write_many({key: (data, provenance)})
 
     def write_many(self, results: Mapping[str, tuple[Mapping[str, Any], Provenance]]) -> None:
         """Write several results for this trial all-or-nothing (see
-        :func:`behavior_soup.outputs.write_results`)."""
+        :func:`behavior_soup.outputs.write_results`).
+
+        Parameters
+        ----------
+        results
+            Key -> ``(data, provenance)``, each as for :meth:`write`; no key may lie below
+            another.
+        """
         outputs.write_results(
             self.outputs_file,
             trial_id=self.trial_id,
@@ -112,13 +180,38 @@ class TrialContext:
         )
 
     def provenance(self, key: str) -> dict[str, Any]:
-        """The provenance of a result of this trial (see :func:`behavior_soup.outputs.read_provenance`)."""
+        """The provenance of a result of this trial (see :func:`behavior_soup.outputs.read_provenance`).
+
+        Parameters
+        ----------
+        key
+            The result's key, e.g. ``"behavior/video_stats"``.
+
+        Returns
+        -------
+        dict
+            The result's attributes (``job``, ``params``, ``versions``, ``started``,
+            ``duration_s``, ``status``, ...), ``params`` and ``versions`` decoded from JSON.
+        """
         return outputs.read_provenance(
             self.outputs_file, trial_id=self.trial_id, uuid=self.uuid, key=key, lock_timeout=self.lock_timeout
         )
 
     def read(self, key: str) -> Any:
-        """Read a result of this trial (see :func:`behavior_soup.outputs.read_result`)."""
+        """Read a result of this trial (see :func:`behavior_soup.outputs.read_result`).
+
+        Parameters
+        ----------
+        key
+            The result's key, e.g. ``"behavior/video_stats"``, or a key below it naming one of
+            its members.
+
+        Returns
+        -------
+        numpy.ndarray, pandas.DataFrame, scalar or dict
+            A dataset as an array, a DataFrame group as a DataFrame, a group as a dict of its
+            members.
+        """
         return outputs.read_result(
             self.outputs_file, trial_id=self.trial_id, uuid=self.uuid, key=key, lock_timeout=self.lock_timeout
         )

@@ -22,106 +22,70 @@ Backends
     On a ``dask.distributed`` cluster: a ``LocalCluster`` of ``n_workers`` processes by
     default, or any ``Client`` passed as ``client=`` (e.g. one on a SLURM cluster made with
     dask-jobqueue; the table and data must then be on a shared filesystem).
+
+The backends themselves, and :func:`execute`/:func:`execute_task` that run one job or task
+and make its run record, are in :mod:`behavior_soup.jobs.backends`.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
 import socket
-import subprocess
-import sys
-import tempfile
 import time
-import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import pandas as pd
 
 from .. import schema, store
-from ..errors import JobError, require
+from ..errors import JobError
+from ..params import Params
 from ..provenance import now_iso
+from .backends import BACKENDS, Backend, execute, execute_task, run_in_subprocess
 from .context import TrialContext
-from .registry import get_job
+from .registry import get_job, get_task
+
+__all__ = ["BACKENDS", "Backend", "execute", "execute_task", "run_job", "run_row", "run_rows", "run_task"]
 
 log = logging.getLogger(__name__)
 
-Backend = Literal["local", "subprocess", "dask"]
 
+def run_task(task: str, params: Mapping[str, Any], *, backend: Literal["local", "subprocess"] = "local") -> dict:
+    """Run a registered table-level task (see :func:`behavior_soup.jobs.register_task`)
+    through the same machinery as row jobs.
 
-def _recorded(head: Mapping[str, Any], call: Callable[[], Mapping[str, Any] | None]) -> dict[str, Any]:
-    """Run ``call`` and return its run record (``head`` plus where, when, how long, and the
-    summary or the error and traceback). Never raises for a failure of ``call``."""
-    record: dict[str, Any] = {
-        **head,
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "started": now_iso(),
-    }
-    t0 = time.perf_counter()
-    try:
-        summary = call() or {}
-        json.dumps(summary, default=str)
-        record.update(status="done", summary=dict(summary))
-    except Exception as exc:  # the row (or task) fails, the run goes on
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-    record["duration_s"] = time.perf_counter() - t0
-    record["updated"] = now_iso()
-    return record
+    Parameters
+    ----------
+    task
+        A name in :data:`behavior_soup.jobs.TASKS`.
+    params
+        Keyword arguments of the task; JSON-serialisable (they are recorded).
+    backend
+        ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process: its memory,
+        GPU memory included, is returned when it ends).
 
-
-def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
-    """Run one job on one trial and return its run record. Never raises for a job failure."""
-
-    def call() -> Mapping[str, Any] | None:
-        importlib.import_module(module)  # registers the job in a fresh worker process
-        return get_job(job_name).func(ctx, params)
-
-    return _recorded({"job": job_name, "params": dict(params), "backend": backend}, call)
-
-
-def _resolve_target(target: str) -> Callable[..., Any]:
-    module, _, name = target.partition(":")
-    if not module or not name:
-        raise ValueError(f"expected a task target 'package.module:function', got {target!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def execute_task(target: str, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
-    """Run one table-level task (e.g. training a model) and return its run record; never raises
-    for a task failure."""
-    return _recorded(
-        {"task": target, "params": dict(params), "backend": backend}, lambda: _resolve_target(target)(**params)
-    )
-
-
-def run_task(target: str, params: Mapping[str, Any], *, backend: Literal["local", "subprocess"] = "local") -> dict:
-    """Run a table-level task through the same machinery as row jobs.
-
-    ``target`` is ``"package.module:function"``, called as ``function(**params)``. With
-    ``backend="subprocess"`` it runs in a fresh Python process (its memory, GPU memory
-    included, is returned when it ends). Returns the run record: status, parameters, times,
-    the function's summary, or the error and traceback of a failure.
+    Returns
+    -------
+    dict
+        The run record: status, parameters, times, the task's summary, or the error and
+        traceback of a failure.
     """
     if backend not in ("local", "subprocess"):
         raise ValueError(f"expected backend 'local' or 'subprocess' for a task, got {backend!r}")
+    spec = get_task(task)
     params = dict(params)
     try:
         json.dumps(params)
     except TypeError as exc:
         raise ValueError(f"expected JSON-serialisable task parameters, got {params!r}: {exc}") from exc
-    _resolve_target(target)  # fail early on a bad target
     if backend == "local":
-        rec = execute_task(target, params, "local")
+        rec = execute_task(task, spec.module, params, "local")
     else:
-        rec = _run_in_subprocess(target, "", None, params)
+        rec = run_in_subprocess(task, spec.module, None, params)
     if rec["status"] == "failed":
-        log.error("%s failed: %s", target, rec.get("error"))
+        log.error("%s failed: %s", task, rec.get("error"))
     return rec
 
 
@@ -152,121 +116,10 @@ class _StatusRecorder:
         self.last = time.monotonic()
 
 
-def _run_local(
-    items: Sequence[tuple[TrialContext, dict]],
-    job_name: str,
-    module: str,
-    params: dict,
-    on_start: Callable,
-    on_done: Callable,
-    **_: Any,
-) -> None:
-    for ctx, _rec in items:
-        on_start(ctx)
-        on_done(ctx, execute(job_name, module, ctx, params, "local"))
-
-
-def _run_in_subprocess(job_name: str, module: str, ctx: TrialContext | None, params: dict) -> dict[str, Any]:
-    """A row job (``ctx`` given) or a table-level task (``ctx`` None, ``job_name`` its target)
-    in a fresh Python process."""
-    with tempfile.TemporaryDirectory(prefix="behavior_soup_job_") as tmp:
-        spec = os.path.join(tmp, "spec.json")
-        result = os.path.join(tmp, "result.json")
-        body = (
-            {"job": job_name, "module": module, "ctx": asdict(ctx), "params": params}
-            if ctx is not None
-            else {"task": job_name, "params": params}
-        )
-        with open(spec, "w") as fh:
-            json.dump(body, fh, default=str)
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "behavior_soup.jobs.worker", spec, result],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode == 0 and os.path.exists(result):
-            with open(result) as fh:
-                return json.load(fh)
-        return {
-            ("job" if ctx is not None else "task"): job_name,
-            "params": params,
-            "backend": "subprocess",
-            "status": "failed",
-            "error": f"worker process exited with code {proc.returncode}",
-            "traceback": proc.stderr[-4000:],
-            "duration_s": time.perf_counter() - t0,
-            "updated": now_iso(),
-        }
-
-
-def _run_subprocess(items, job_name, module, params, on_start, on_done, n_workers=None, **_: Any) -> None:
-    with ThreadPoolExecutor(max_workers=n_workers or 1) as pool:
-        futures = {}
-        for ctx, _rec in items:
-            on_start(ctx)
-            futures[pool.submit(_run_in_subprocess, job_name, module, ctx, params)] = ctx
-        for fut in as_completed(futures):
-            on_done(futures[fut], fut.result())
-
-
-def _run_dask(items, job_name, module, params, on_start, on_done, n_workers=None, client=None, **_: Any) -> None:
-    distributed = require("dask.distributed", "distributed", "the dask backend")
-    own = client is None
-    cluster = None
-    if own:
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers or min(4, os.cpu_count() or 1),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
-        client = distributed.Client(cluster)
-    try:
-        futures = {}
-        for ctx, _rec in items:
-            on_start(ctx)
-            fut = client.submit(
-                execute,
-                job_name,
-                module,
-                ctx,
-                params,
-                "dask",
-                pure=False,
-                key=f"{job_name}-{ctx.uuid}-{time.time_ns()}",
-            )
-            futures[fut] = ctx
-        for fut in distributed.as_completed(list(futures)):
-            ctx = futures[fut]
-            try:
-                rec = fut.result()
-            except Exception as exc:  # worker died, or the task could not be sent
-                rec = {
-                    "job": job_name,
-                    "params": params,
-                    "backend": "dask",
-                    "status": "failed",
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "traceback": traceback.format_exc(),
-                    "duration_s": 0.0,
-                    "updated": now_iso(),
-                }
-            on_done(ctx, rec)
-    finally:
-        if own:
-            client.close()
-            cluster.close()
-
-
-#: Backend name -> runner function.
-BACKENDS: dict[str, Callable[..., None]] = {"local": _run_local, "subprocess": _run_subprocess, "dask": _run_dask}
-
-
 def run_job(
     contexts: Iterable[TrialContext],
     job: str,
-    params: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | Params | None = None,
     *,
     backend: Backend = "local",
     progress: bool = True,
@@ -284,7 +137,9 @@ def run_job(
     job
         A name in :data:`behavior_soup.jobs.JOBS`.
     params
-        Keyword parameters of the job; must be JSON-serialisable (they are recorded).
+        The job's parameters: its :class:`~behavior_soup.params.Params` object (or a mapping
+        of its fields), checked before any row runs; or, for a job without one, a
+        JSON-serialisable mapping. They are recorded with every run.
     backend
         ``"local"``, ``"subprocess"`` or ``"dask"`` (see the module docstring).
     progress
@@ -293,18 +148,32 @@ def run_job(
         Parallel workers for ``subprocess`` and a default dask ``LocalCluster``.
     client
         A ``dask.distributed.Client`` to use instead of starting a local cluster.
+    lock_timeout
+        Seconds to wait for the table's and outputs' locks; ``None`` means the default.
+    flush_interval
+        Least seconds between two writes of the recorded statuses to the table (besides the
+        first and the last).
 
     Returns
     -------
     pandas.DataFrame
         One row per trial: ``uuid, animal_id, session_id, trial_id, status, duration_s, error``.
+
+    Raises
+    ------
+    JobError
+        If ``job`` is not registered, or ``contexts`` is empty.
+    ValueError
+        If ``backend`` or ``n_workers`` is not valid, the parameters fail their checks or are
+        not JSON-serialisable, or the trials belong to more than one table.
     """
     spec = get_job(job)
     if backend not in BACKENDS:
         raise ValueError(f"expected backend in {list(BACKENDS)}, got {backend!r}")
     if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
         raise ValueError(f"expected n_workers to be a positive int, got {n_workers!r}")
-    params = dict(params or {})
+    checked = spec.check(params)  # bad parameters fail here, before any row
+    params = checked.to_dict() if isinstance(checked, Params) else checked
     try:
         json.dumps(params)
     except TypeError as exc:
@@ -370,7 +239,7 @@ def run_job(
 def run_rows(
     df: pd.DataFrame,
     job: str,
-    params: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | Params | None = None,
     *,
     rows: pd.DataFrame | None = None,
     backend: Backend = "local",
@@ -380,7 +249,26 @@ def run_rows(
     lock_timeout: float | None = None,
 ) -> pd.DataFrame:
     """:func:`run_job` over the rows of a trial table (all, or ``rows``, a subset of it),
-    then refresh ``df`` in place with the statuses recorded. Returns one summary row per trial."""
+    then refresh ``df`` in place with the statuses recorded. Returns one summary row per trial.
+
+    Parameters
+    ----------
+    df
+        A trial table from :func:`~behavior_soup.create_df`/:func:`~behavior_soup.load_df`.
+    job
+        A name in :data:`behavior_soup.jobs.JOBS`.
+    params
+        The job's parameters, as for :func:`run_job`.
+    rows
+        Rows of ``df`` to run on; ``None`` runs on every row.
+    backend, progress, n_workers, client, lock_timeout
+        As for :func:`run_job`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial: ``uuid, animal_id, session_id, trial_id, status, duration_s, error``.
+    """
     info = store.table_info(df)
     subset = df if rows is None else rows
     ctxs = [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in subset.iterrows()]
@@ -401,13 +289,31 @@ def run_rows(
 def run_row(
     row: pd.Series,
     job: str,
-    params: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | Params | None = None,
     *,
     backend: Backend = "local",
     lock_timeout: float | None = None,
 ) -> dict[str, Any]:
     """:func:`run_job` on one row of a trial table; returns its summary row as a dict (the
-    status is recorded in the table file: reload or ``df.behavior.refresh()`` to see it)."""
+    status is recorded in the table file: reload or ``df.behavior.refresh()`` to see it).
+
+    Parameters
+    ----------
+    row
+        A row of a trial table.
+    job
+        A name in :data:`behavior_soup.jobs.JOBS`.
+    params
+        The job's parameters, as for :func:`run_job`.
+    backend, lock_timeout
+        As for :func:`run_job`.
+
+    Returns
+    -------
+    dict
+        ``uuid``, ``animal_id``, ``session_id``, ``trial_id``, ``status``, ``duration_s``
+        (seconds) and ``error`` (``""`` unless it failed).
+    """
     ctx = TrialContext.from_row(row, store.table_info(row), lock_timeout=lock_timeout)  # type: ignore[arg-type]
     out = run_job([ctx], job, params, backend=backend, progress=False, lock_timeout=lock_timeout)
     return out.iloc[0].to_dict()

@@ -41,10 +41,21 @@ Digests = dict[str, tuple[str, int]]
 def validate_key(key: str) -> list[str]:
     """The parts of a result key like ``"behavior/video_stats"``.
 
+    Parameters
+    ----------
+    key
+        Slash-separated group path; leading and trailing ``/`` are ignored.
+
+    Returns
+    -------
+    list of str
+        Its parts, e.g. ``["behavior", "video_stats"]``.
+
     Raises
     ------
     ValueError
-        An empty key, or a part that is empty, ``.``/``..``, hidden or holds NUL.
+        A key that is not a string or is empty, or a part that is empty, ``.``/``..``, hidden
+        or holds NUL.
     """
     parts = key.strip("/").split("/") if isinstance(key, str) else []
     if not parts or any(not p or p in (".", "..") or p.startswith(".") or "\x00" in p for p in parts):
@@ -53,7 +64,18 @@ def validate_key(key: str) -> list[str]:
 
 
 def digest(arr: np.ndarray) -> int:
-    """CRC-32 of an array's values (strings by their UTF-8 bytes)."""
+    """CRC-32 of an array's values (strings by their UTF-8 bytes).
+
+    Parameters
+    ----------
+    arr
+        Any array; object arrays must hold ``str`` or bytes-like items.
+
+    Returns
+    -------
+    int
+        A CRC-32 of the values and the shape (the same for equal arrays of the same dtype).
+    """
     if arr.dtype.kind == "O":
         items = [x.encode("utf-8") if isinstance(x, str) else bytes(x) for x in arr.ravel()]
         return zlib.crc32(b"\0".join(items) + str(arr.shape).encode())
@@ -78,7 +100,24 @@ def _dataset(group: Any, name: str, arr: np.ndarray, digests: Digests) -> None:
 
 
 def write_value(group: Any, name: str, value: Any, digests: Digests) -> None:
-    """Store ``value`` (array, scalar, string, DataFrame or nested mapping) as ``group[name]``."""
+    """Store ``value`` (array, scalar, string, DataFrame or nested mapping) as ``group[name]``.
+
+    Strings (and object arrays, converted with ``str``) become variable-length UTF-8 datasets;
+    datetimes are stored as int64 nanoseconds with ``kind="datetime64[ns]"``; other arrays
+    over 64 KiB are gzip-compressed. A DataFrame becomes a group with ``kind="dataframe"``,
+    its column names (JSON) and one dataset per column plus ``index``.
+
+    Parameters
+    ----------
+    group
+        The open ``h5py.Group`` to write into.
+    name
+        The member's name.
+    value
+        The value to store.
+    digests
+        Updated with the digest of every dataset written (by its path in the file).
+    """
     if isinstance(value, pd.DataFrame):
         sub = group.create_group(name)
         sub.attrs["kind"] = "dataframe"
@@ -105,12 +144,33 @@ def write_value(group: Any, name: str, value: Any, digests: Digests) -> None:
 
 
 def write_provenance(group: Any, provenance: Provenance) -> None:
+    """Write ``provenance`` as attributes of ``group``, dicts and lists as JSON text.
+
+    Parameters
+    ----------
+    group
+        The open ``h5py.Group`` of the result.
+    provenance
+        How the result was made.
+    """
     for k, v in provenance.to_dict().items():
         group.attrs[k] = dumps(v) if isinstance(v, (dict, list)) else v
 
 
 def read_array(node: Any) -> np.ndarray:
-    """A dataset's values as stored: strings as an object array of ``str``."""
+    """A dataset's values as stored: strings as an object array of ``str``.
+
+    Parameters
+    ----------
+    node
+        An open ``h5py.Dataset``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Its values with the dataset's shape (0-d for a scalar) and dtype, or ``object`` for
+        strings.
+    """
     import h5py
 
     if node.dtype.kind == "O" or h5py.check_string_dtype(node.dtype) is not None:
@@ -120,7 +180,20 @@ def read_array(node: Any) -> np.ndarray:
 
 
 def read_value(node: Any) -> Any:
-    """The value stored at ``node`` (see :func:`write_value`)."""
+    """The value stored at ``node`` (see :func:`write_value`).
+
+    Parameters
+    ----------
+    node
+        An open ``h5py.Group`` or ``h5py.Dataset``.
+
+    Returns
+    -------
+    numpy.ndarray, pandas.DataFrame, scalar, str or dict
+        A DataFrame group as a DataFrame, another group as a dict of its members (read the
+        same way), a string dataset as a ``str`` or an object array of ``str``, a datetime
+        dataset as ``datetime64[ns]``, and any other dataset as its array or NumPy scalar.
+    """
     import h5py
 
     if isinstance(node, h5py.Group):
@@ -141,7 +214,18 @@ def read_value(node: Any) -> Any:
 def storage_digest(ds: Any) -> int:
     """CRC-32 of how a dataset is stored: its raw (still compressed) chunks and their places,
     or its values when it is not chunked. Equal for a dataset and its exact copy, without
-    decompressing anything."""
+    decompressing anything.
+
+    Parameters
+    ----------
+    ds
+        An open ``h5py.Dataset``.
+
+    Returns
+    -------
+    int
+        The CRC-32 (:func:`digest` of its values when it is not chunked).
+    """
     if ds.chunks is None:
         return digest(read_array(ds))
     crc = zlib.crc32(f"{ds.shape}{ds.dtype}".encode())
@@ -158,7 +242,20 @@ def copy_node(src: Any, dst_parent: Any, name: str, digests: Digests) -> None:
     """Copy a group or dataset with everything below it into ``dst_parent[name]`` as stored
     (HDF5's object copy: compressed chunks are not recompressed), recording the storage
     digest of every dataset from the source, so a faulty copy shows up in
-    :func:`verify_digests`."""
+    :func:`verify_digests`.
+
+    Parameters
+    ----------
+    src
+        The ``h5py.Group`` or ``h5py.Dataset`` to copy.
+    dst_parent
+        The ``h5py.Group`` to copy into.
+    name
+        The name of the copy in ``dst_parent``.
+    digests
+        Updated with ``("storage", crc)`` for every dataset copied, by its path in the
+        destination file.
+    """
     import h5py
 
     dst_parent.copy(src, name)
@@ -176,6 +273,15 @@ def copy_node(src: Any, dst_parent: Any, name: str, digests: Digests) -> None:
 
 def verify_digests(f: Any, digests: Digests, where: str) -> None:
     """Re-read every dataset of ``digests`` from the open file ``f`` and compare.
+
+    Parameters
+    ----------
+    f
+        The open ``h5py.File`` just written.
+    digests
+        The digests recorded while writing it (see :func:`write_value`, :func:`copy_node`).
+    where
+        What the file holds, for error messages.
 
     Raises
     ------

@@ -63,14 +63,37 @@ class PoseData:
         return int(self.positions.shape[0])
 
     def bodypart(self, name: str) -> np.ndarray:
-        """``(T, 2)`` positions of one bodypart."""
+        """``(T, 2)`` positions of one bodypart.
+
+        Parameters
+        ----------
+        name
+            A name in :attr:`bodyparts`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(T, 2)`` float64 x, y in pixels (NaN where missing); a view of :attr:`positions`.
+
+        Raises
+        ------
+        KeyError
+            If there is no such bodypart.
+        """
         try:
             return self.positions[:, self.bodyparts.index(name)]
         except ValueError:
             raise KeyError(f"expected a bodypart in {list(self.bodyparts)}, got {name!r}") from None
 
     def to_dlc_frame(self) -> pd.DataFrame:
-        """The DeepLabCut layout: columns ``(scorer, bodyparts, coords[x, y, likelihood])``."""
+        """The DeepLabCut layout: columns ``(scorer, bodyparts, coords[x, y, likelihood])``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``T`` rows, ``3 K`` float64 columns under a three-level column index; the scorer is
+            :attr:`scorer`, or ``"behavior_soup"`` if that is empty.
+        """
         cols = pd.MultiIndex.from_product(
             [[self.scorer or "behavior_soup"], list(self.bodyparts), ["x", "y", "likelihood"]],
             names=["scorer", "bodyparts", "coords"],
@@ -79,7 +102,14 @@ class PoseData:
         return pd.DataFrame(data, columns=cols)
 
     def to_result(self) -> dict[str, Any]:
-        """The arrays written to ``outputs.h5``."""
+        """The arrays written to ``outputs.h5``.
+
+        Returns
+        -------
+        dict
+            ``positions`` ``(T, K, 2)`` float32 px, ``likelihood`` ``(T, K)`` float32,
+            ``bodyparts`` ``(K,)`` object array of str.
+        """
         return {
             "positions": self.positions.astype(np.float32),
             "likelihood": self.likelihood.astype(np.float32),
@@ -88,4 +118,18 @@ class PoseData:
 
     @classmethod
     def from_result(cls, data: dict[str, Any], **kw: Any) -> PoseData:
+        """The inverse of :meth:`to_result`.
+
+        Parameters
+        ----------
+        data
+            ``positions``, ``likelihood`` and ``bodyparts``, as read from ``outputs.h5``.
+        **kw
+            The other fields (``individual``, ``scorer``, ``source``, ``metadata``).
+
+        Returns
+        -------
+        PoseData
+            The keypoints, converted to float64.
+        """
         return cls(data["positions"], data["likelihood"], tuple(data["bodyparts"]), **kw)

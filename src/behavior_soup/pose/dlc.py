@@ -39,6 +39,18 @@ def _deeplabcut() -> Any:
 
 
 def default_net_type(device: str) -> str:
+    """The network to train when none is given.
+
+    Parameters
+    ----------
+    device
+        A resolved torch device (``"cpu"``, ``"cuda:0"``, ...).
+
+    Returns
+    -------
+    str
+        :data:`CPU_NET` on the CPU, :data:`GPU_NET` on any other device.
+    """
     return CPU_NET if device == "cpu" else GPU_NET
 
 
@@ -109,11 +121,46 @@ def train_dlc(
     starts from ``init_weights`` or a random-init snapshot (or resumes from the newest
     snapshot of an earlier run), trains to ``epochs`` epochs in all, and evaluates.
 
+    Parameters
+    ----------
+    config
+        The project's ``config.yaml``.
+    shuffle
+        DeepLabCut's shuffle.
+    trainingsetindex
+        Index into the project's ``TrainingFraction``.
+    epochs
+        Total epochs of training, counting those of a resumed run.
+    batch_size
+        Images per training batch.
+    net_type
+        The network for a new training dataset; it must match that of an existing one.
+        ``None``: the existing one's, or :func:`default_net_type`.
+    device
+        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+    init_weights
+        A weight file (snapshot) to start from, when there is no snapshot to resume; ``None``
+        starts from randomly initialised weights.
+    seed
+        Seed of the random initialisation and of DeepLabCut's training.
+    save_epochs
+        Save a snapshot every this many epochs; ``None``: only at the end.
+
     Returns
     -------
     dict
         ``net_type``, ``snapshot`` (path), ``epochs``, ``train_rmse_px``, ``test_rmse_px``,
-        ``resumed_from_epoch`` and the scorer name.
+        ``resumed_from_epoch``, ``evaluated_epochs`` and the ``scorer`` name.
+
+    Raises
+    ------
+    ValueError
+        If ``epochs`` is not a positive integer, or ``net_type`` differs from the existing
+        dataset's.
+    ItemNotFoundError
+        If ``config``, the labelled frames, or ``init_weights`` are missing.
+    DataFormatError
+        If DeepLabCut wrote no snapshot or no evaluation results.
     """
     dlc = _deeplabcut()
     import torch
@@ -215,6 +262,32 @@ def analyze_video(
 
     ``deeplabcut.analyze_videos`` writes its ``.h5`` into a temporary folder, read back with
     :func:`~behavior_soup.pose.io.load_pose`; nothing is left beside the video.
+
+    Parameters
+    ----------
+    config
+        The project's ``config.yaml``.
+    video
+        The video file.
+    shuffle, trainingsetindex, snapshotindex
+        DeepLabCut's identity of the model (``snapshotindex=-1``: the last snapshot).
+    device
+        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+    batch_size
+        Frames per batch.
+
+    Returns
+    -------
+    PoseData
+        ``(T, K, 2)`` positions in pixels and ``(T, K)`` likelihoods, with DeepLabCut's scorer
+        name and ``source="dlc_model"``.
+
+    Raises
+    ------
+    ItemNotFoundError
+        If ``config`` or ``video`` is missing.
+    DataFormatError
+        If the config is not valid, or DeepLabCut wrote no ``.h5`` for the video.
     """
     dlc = _deeplabcut()
     config = Path(config).absolute()

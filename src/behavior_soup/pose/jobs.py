@@ -14,20 +14,21 @@ import (default ``"imported"``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataFormatError
-from ..jobs import TrialContext, register_job
+from ..jobs import TrialContext, register_job, register_task
 from ..paths import is_inside
 from ..provenance import Provenance, now_iso
 from ..schema import validate_id
 from ..video import probe
 from .data import PoseData
 from .io import load_pose
+from .job_params import PoseInferParams, PoseLoadParams
 from .models import get_model, update_model
-from .tracking import process_tracking
+from .tracking import TrackingParams, process_tracking
 
 __all__ = ["pose_key", "read_pose", "read_tracking", "train_model"]
 
@@ -37,12 +38,52 @@ POSE_PACKAGES = ("deeplabcut", "torch", "sleap-io", "pynwb", "ndx-pose")
 
 
 def pose_key(source: str, view: str) -> str:
+    """The result key of a trial's keypoints from ``source`` in ``view``.
+
+    Parameters
+    ----------
+    source
+        A registered model's name or an import's name.
+    view
+        The camera view.
+
+    Returns
+    -------
+    str
+        ``"pose/<source>/<view>"``.
+
+    Raises
+    ------
+    InvalidIdError
+        If ``source`` is not a valid name (it becomes an HDF5 group name).
+    """
     validate_id(source, "pose source name")
     return f"pose/{source}/{view}"
 
 
 def read_pose(ctx: TrialContext, source: str, view: str = "front") -> PoseData:
-    """A trial's stored keypoints from ``source`` (model or import name) in ``view``."""
+    """A trial's stored keypoints from ``source`` (model or import name) in ``view``.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    source
+        A registered model's name or an import's name.
+    view
+        The camera view.
+
+    Returns
+    -------
+    PoseData
+        ``(T, K, 2)`` float64 positions in pixels and ``(T, K)`` likelihoods, with the scorer
+        and individual recorded with them, ``source`` and ``metadata={"view": view}``.
+
+    Raises
+    ------
+    OutputsError
+        If the trial has no such stored pose.
+    """
     data = ctx.read(pose_key(source, view))
     params = ctx.provenance(pose_key(source, view)).get("params", {})
     return PoseData.from_result(
@@ -55,7 +96,27 @@ def read_pose(ctx: TrialContext, source: str, view: str = "front") -> PoseData:
 
 
 def read_tracking(ctx: TrialContext, method: str) -> Any:
-    """A trial's stored subject state; ``df.attrs`` holds the parameters it was made with."""
+    """A trial's stored subject state; ``df.attrs`` holds the parameters it was made with.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    method
+        The tracking method it was made with (a name in ``TRACKING_METHODS``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per frame: ``time_s``, ``x``, ``y``, ``speed``, ``acceleration``, ``valid``
+        and, for methods with an angle, ``head_angle`` and ``angular_velocity`` (see
+        :func:`~behavior_soup.pose.process_tracking` for the units).
+
+    Raises
+    ------
+    OutputsError
+        If the trial has no stored state of ``method``.
+    """
     state = ctx.read(f"tracking/{method}")["state"]
     state.attrs.update(ctx.provenance(f"tracking/{method}").get("params", {}))
     return state
@@ -78,26 +139,48 @@ def _write_pose(ctx: TrialContext, entries: dict[str, tuple[PoseData, Provenance
     ctx.write_many({k: (p.to_result(), prov) for k, (p, prov) in entries.items()})
 
 
-@register_job("pose_infer", "pose")
-def pose_infer_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
-    """DeepLabCut inference on each view of a trial -> ``pose/<model>/<view>``."""
+@register_job("pose_infer", "pose", params=PoseInferParams)
+def pose_infer_job(ctx: TrialContext, p: PoseInferParams) -> dict[str, Any]:
+    """DeepLabCut inference on each view of a trial -> ``pose/<model>/<view>``.
+
+    The model's scorer name is updated in the registry when inference reports another one.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    p
+        The parameters: model, views (default: every view of the trial), device, batch size.
+
+    Returns
+    -------
+    dict
+        ``{"model": str, "views": list of str, "scorer": str}``.
+
+    Raises
+    ------
+    ItemNotFoundError
+        If the model is not registered, or its config or a video is missing.
+    DataFormatError
+        If the predictions do not have one row per video frame.
+    """
     from .dlc import analyze_video
 
-    model = get_model(ctx.table_path, params["model"])
+    model = get_model(ctx.table_path, p.model)
     config = model.config_path(ctx.table_path, ctx.raw_root)
-    views: Sequence[str] = params.get("views") or sorted(ctx.videos)
+    views: Sequence[str] = p.views or sorted(ctx.videos)
     entries = {}
     scorer = model.scorer
     for view in views:
-        prov = Provenance("pose_infer", {**dict(params), "view": view}, versions=_versions())
+        prov = Provenance("pose_infer", {**p.to_dict(), "view": view}, versions=_versions())
         pose = analyze_video(
             config,
             ctx.video_path(view),
             shuffle=model.shuffle,
             trainingsetindex=model.trainingsetindex,
             snapshotindex=model.snapshotindex,
-            device=params.get("device", "auto"),
-            batch_size=int(params.get("batch_size", 8)),
+            device=p.device,
+            batch_size=p.batch_size,
         )
         _check_frames(ctx, view, pose, "DeepLabCut predictions")
         scorer = pose.scorer
@@ -109,45 +192,91 @@ def pose_infer_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, An
     return {"model": model.name, "views": list(views), "scorer": scorer}
 
 
-@register_job("pose_load", "pose")
-def pose_load_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Import a DLC/SLEAP/NWB pose file for one view -> ``pose/<name>/<view>``."""
-    path = Path(params["path"])
+@register_job("pose_load", "pose", params=PoseLoadParams)
+def pose_load_job(ctx: TrialContext, p: PoseLoadParams) -> dict[str, Any]:
+    """Import a DLC/SLEAP/NWB pose file for one view -> ``pose/<name>/<view>``.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    p
+        The parameters, resolved (see :meth:`PoseLoadParams.resolve`).
+
+    Returns
+    -------
+    dict
+        ``{"name": str, "view": str, "n_frames": int, "bodyparts": list of str}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is missing.
+    DataFormatError
+        If the file cannot be read as a pose file, or (when the trial has a video of the view)
+        its frame count is not the video's.
+    """
+    path = Path(p.path)
     if not path.is_absolute():
         path = Path(ctx.raw_root) / path
-    view = params.get("view", "front")
-    prov = Provenance("pose_load", dict(params), versions=_versions())
-    pose = load_pose(path, individual=params.get("individual"), format=params.get("format"))
-    _check_frames(ctx, view, pose, f"keypoints in {path.name!r}")
+    prov = Provenance("pose_load", p.to_dict(), versions=_versions())
+    pose = load_pose(path, individual=p.individual, format=p.format)
+    _check_frames(ctx, p.view, pose, f"keypoints in {path.name!r}")
     prov.params.update(scorer=pose.scorer, format=pose.source, bodyparts=list(pose.bodyparts))
     if pose.individual is not None:
         prov.params["individual"] = pose.individual
-    name = params.get("name") or "imported"
-    _write_pose(ctx, {pose_key(name, view): (pose, prov.finish())})
-    return {"name": name, "view": view, "n_frames": pose.n_frames, "bodyparts": list(pose.bodyparts)}
+    _write_pose(ctx, {pose_key(p.name, p.view): (pose, prov.finish())})
+    return {"name": p.name, "view": p.view, "n_frames": pose.n_frames, "bodyparts": list(pose.bodyparts)}
 
 
-@register_job("pose_track", "pose")
-def pose_track_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Subject state from stored keypoints -> ``tracking/<method>``."""
-    method = params.get("method", "head_from_ears")
-    view = params.get("view", "front")
-    source = params.get("source") or "imported"
-    prov = Provenance("pose_track", dict(params), versions=_versions())
-    pose = read_pose(ctx, source, view)
-    fps = params.get("fps") or (probe(ctx.video_path(view)).fps if view in ctx.videos else None)
+@register_job("pose_track", "pose", params=TrackingParams)
+def pose_track_job(ctx: TrialContext, p: TrackingParams) -> dict[str, Any]:
+    """Subject state from stored keypoints -> ``tracking/<method>``.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    p
+        The parameters (see :func:`~behavior_soup.pose.process_tracking`); without ``fps``,
+        the frame rate of the trial's video of ``view``.
+
+    Returns
+    -------
+    dict
+        ``{"method": str, "valid_fraction": float, "units": "cm" or "px"}``, the fraction of
+        frames with a valid position in [0, 1].
+
+    Raises
+    ------
+    OutputsError
+        If the trial has no stored pose from ``source`` in ``view``.
+    ValueError
+        If no ``fps`` is given and the trial has no video of ``view``.
+    DataFormatError
+        If bodyparts the method needs are missing or never valid.
+    """
+    prov = Provenance("pose_track", p.to_dict(), versions=_versions())
+    pose = read_pose(ctx, p.source, p.view)
+    fps = p.fps or (probe(ctx.video_path(p.view)).fps if p.view in ctx.videos else None)
     if not fps:
-        raise ValueError(f"expected fps= for {ctx.label} (no {view!r} video to read it from), got none")
-    kw = {
-        k: params[k]
-        for k in ("px_per_cm", "likelihood_threshold", "max_gap", "smooth", "window", "polyorder", "bodyparts")
-        if k in params and params[k] is not None
-    }
-    state = process_tracking(pose, method, fps=float(fps), **kw)
+        raise ValueError(f"expected fps= for {ctx.label} (no {p.view!r} video to read it from), got none")
+    state = process_tracking(
+        pose,
+        p.method,
+        fps=float(fps),
+        px_per_cm=p.px_per_cm,
+        likelihood_threshold=p.likelihood_threshold,
+        max_gap=p.max_gap,
+        smooth=p.smooth,
+        window=p.window,
+        polyorder=p.polyorder,
+        bodyparts=p.bodyparts,
+    )
     prov.params.update(fps=float(fps), units=state.attrs["units"], bodyparts_used=state.attrs["bodyparts"])
-    ctx.write(f"tracking/{method}", {"state": state}, prov.finish())
+    ctx.write(f"tracking/{p.method}", {"state": state}, prov.finish())
     v = state["valid"].to_numpy()
-    return {"method": method, "valid_fraction": float(v.mean()), "units": state.attrs["units"]}
+    return {"method": p.method, "valid_fraction": float(v.mean()), "units": state.attrs["units"]}
 
 
 def _versions() -> dict[str, str]:
@@ -156,6 +285,7 @@ def _versions() -> dict[str, str]:
     return package_versions(POSE_PACKAGES)
 
 
+@register_task("train_pose_model")
 def train_model(
     table_path: str,
     raw_root: str,
@@ -169,7 +299,34 @@ def train_model(
     lock_timeout: float | None = None,
 ) -> dict[str, Any]:
     """Train a registered model (the ``df.pose.train`` task) and record the evaluation and the
-    run in the registry. Returns the evaluation."""
+    run in the registry. Returns the evaluation.
+
+    Parameters
+    ----------
+    table_path
+        The trial table's file, holding the model registry.
+    raw_root
+        The raw-data root in force (the root of a model registered under it).
+    model
+        The registered model's name.
+    epochs, batch_size, net_type, device, init_weights, seed
+        As for :func:`~behavior_soup.pose.dlc.train_dlc`; ``net_type`` defaults to the model's.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+
+    Returns
+    -------
+    dict
+        The evaluation of :func:`~behavior_soup.pose.dlc.train_dlc`, with ``snapshot``
+        relative to the project folder when inside it.
+
+    Raises
+    ------
+    ItemNotFoundError
+        If the model is not registered.
+    Exception
+        Whatever training raised, after recording the failed run with the model.
+    """
     from .dlc import train_dlc
 
     m = get_model(table_path, model)

@@ -87,26 +87,78 @@ class DlcModel:
         )
 
     def config_path(self, table_path: str | os.PathLike, raw_root: str | os.PathLike) -> Path:
-        """Absolute path of ``config.yaml`` under the roots in force."""
+        """Absolute path of ``config.yaml`` under the roots in force.
+
+        Parameters
+        ----------
+        table_path
+            The trial table's file; its folder is the root of a ``"table"`` model.
+        raw_root
+            The raw-data root in force; the root of a ``"raw"`` model.
+
+        Returns
+        -------
+        pathlib.Path
+            :attr:`config` joined to its root (as stored for ``"absolute"``); not checked to
+            exist.
+        """
         if self.root == "absolute":
             return Path(self.config)
         base = Path(table_path).parent if self.root == "table" else Path(raw_root)
         return base / self.config
 
     def to_json(self) -> dict[str, Any]:
+        """The model as JSON-able values, as stored in the table's metadata.
+
+        Returns
+        -------
+        dict
+            Field name -> value, ``bodyparts`` as a list.
+        """
         d = asdict(self)
         d["bodyparts"] = list(self.bodyparts)
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> DlcModel:
+        """The inverse of :meth:`to_json`.
+
+        Parameters
+        ----------
+        d
+            Field name -> value, as written by :meth:`to_json`.
+
+        Returns
+        -------
+        DlcModel
+            The model, ``bodyparts`` as a tuple.
+        """
         d = dict(d)
         d["bodyparts"] = tuple(d.get("bodyparts", ()))
         return cls(**d)
 
 
 def read_dlc_config(config: str | os.PathLike) -> dict[str, Any]:
-    """Read a DeepLabCut ``config.yaml`` without importing DeepLabCut."""
+    """Read a DeepLabCut ``config.yaml`` without importing DeepLabCut.
+
+    Parameters
+    ----------
+    config
+        The project's ``config.yaml``.
+
+    Returns
+    -------
+    dict
+        The parsed config; it has at least ``Task``, ``date``, ``iteration`` and
+        ``TrainingFraction``.
+
+    Raises
+    ------
+    ItemNotFoundError
+        If there is no file at ``config``.
+    DataFormatError
+        If it is not YAML, or lacks one of those keys.
+    """
     import yaml
 
     p = Path(config)
@@ -141,12 +193,41 @@ def _dump(reg: Mapping[str, DlcModel]) -> str:
 
 
 def list_models(df: pd.DataFrame) -> dict[str, DlcModel]:
-    """The registered models of ``df``'s table (read from the file)."""
+    """The registered models of ``df``'s table (read from the file).
+
+    Parameters
+    ----------
+    df
+        A trial table (or one of its slices).
+
+    Returns
+    -------
+    dict of str to DlcModel
+        Model name -> model; empty if none is registered.
+    """
     return _registry(store.read_meta(store.table_info(df).table_path))
 
 
 def get_model(df: pd.DataFrame | str | os.PathLike, name: str) -> DlcModel:
-    """A registered model by name; ``df`` may also be the table's path."""
+    """A registered model by name; ``df`` may also be the table's path.
+
+    Parameters
+    ----------
+    df
+        A trial table, or the path of its file.
+    name
+        The model's registered name.
+
+    Returns
+    -------
+    DlcModel
+        The model, as stored in the table file.
+
+    Raises
+    ------
+    ItemNotFoundError
+        If no model of that name is registered.
+    """
     path = store.table_info(df).table_path if isinstance(df, pd.DataFrame) else df
     reg = _registry(store.read_meta(path))
     if name not in reg:
@@ -178,6 +259,34 @@ def register_model(
 
     Registering the same model again returns the existing entry; a name already used by a
     different model is refused.
+
+    Parameters
+    ----------
+    df
+        A trial table; the registry is saved in its file.
+    config
+        The DeepLabCut project's ``config.yaml`` (``~`` is expanded); stored relative to the
+        table's folder or the raw-data root when inside one, else as an absolute path.
+    shuffle
+        DeepLabCut's shuffle.
+    trainingsetindex
+        Index into the project's ``TrainingFraction``.
+    snapshotindex
+        The snapshot to use; ``-1`` for the last.
+    name
+        Registry name; default ``<Task>_<date>_it<iteration>_shuffle<s>_ts<t>_snap<n>``.
+    engine
+        ``"pytorch"`` (DeepLabCut 3) or ``"tensorflow"``.
+    net_type
+        The network (e.g. ``"resnet_50"``), if known.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+
+    Returns
+    -------
+    DlcModel
+        The registered model: the existing entry if this model (same identity) is already
+        registered under ``name`` (or ``name`` is not given), else the new entry.
 
     Raises
     ------
@@ -245,7 +354,29 @@ def register_model(
 def update_model(
     table_path: str | os.PathLike, name: str, lock_timeout: float | None = None, **fields: Any
 ) -> DlcModel:
-    """Set fields of a registered model (scorer, evaluation, train_run, ...) under the lock."""
+    """Set fields of a registered model (scorer, evaluation, train_run, ...) under the lock.
+
+    Parameters
+    ----------
+    table_path
+        The trial table's file.
+    name
+        The model's registered name.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+    **fields
+        :class:`DlcModel` field -> new value.
+
+    Returns
+    -------
+    DlcModel
+        The model as now stored.
+
+    Raises
+    ------
+    ItemNotFoundError
+        If no model of that name is registered.
+    """
     out: list[DlcModel] = []
 
     def change(meta: dict[str, str]) -> dict[str, str]:

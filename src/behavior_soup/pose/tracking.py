@@ -25,11 +25,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .. import checks
 from .._arrays import true_runs
 from ..errors import DataFormatError
+from ..params import Params, param
+from ..schema import VIEWS, validate_id
 from .data import PoseData
 
-__all__ = ["TRACKING_METHODS", "TrackingMethod", "interpolate_gaps", "process_tracking", "register_tracking_method"]
+__all__ = [
+    "TRACKING_METHODS",
+    "TrackingMethod",
+    "TrackingParams",
+    "interpolate_gaps",
+    "process_tracking",
+    "register_tracking_method",
+]
 
 Smoothing = Literal["savgol", "median", "none"]
 MethodFunc = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
@@ -58,7 +68,21 @@ TRACKING_METHODS: dict[str, TrackingMethod] = {}
 
 
 def register_tracking_method(name: str, requires: tuple[str, ...] = ()) -> Callable[[MethodFunc], MethodFunc]:
-    """Decorator registering a tracking method that needs bodyparts ``requires``."""
+    """Decorator registering a tracking method that needs bodyparts ``requires``.
+
+    Parameters
+    ----------
+    name
+        Registry key; a method already registered under it is replaced.
+    requires
+        Bodyparts the method needs, by the names it uses (the caller may map them to the
+        pose's names); empty: any bodyparts, chosen by the caller.
+
+    Returns
+    -------
+    callable
+        The decorator; it records ``func`` in :data:`TRACKING_METHODS` and returns it unchanged.
+    """
 
     def deco(func: MethodFunc) -> MethodFunc:
         TRACKING_METHODS[name] = TrackingMethod(name, tuple(requires), func)
@@ -69,6 +93,19 @@ def register_tracking_method(name: str, requires: tuple[str, ...] = ()) -> Calla
 
 @register_tracking_method("head_from_ears", ("leftear", "rightear"))
 def head_from_ears(points: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Position and head angle from the two ears (see the module docstring).
+
+    Parameters
+    ----------
+    points
+        ``"leftear"`` and ``"rightear"`` -> ``(T, 2)`` float64 x, y in pixels (NaN: missing).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``x``, ``y``: ``(T,)`` midpoint of the ears in pixels; ``angle``: ``(T,)`` head angle
+        in radians in (-pi, pi]. NaN where an ear is missing.
+    """
     left, right = points["leftear"], points["rightear"]
     mid = (left + right) / 2
     d = left - right  # the ear axis, from the right ear to the left ear
@@ -79,6 +116,18 @@ def head_from_ears(points: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 @register_tracking_method("centroid")
 def centroid(points: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Position as the mean of the bodyparts present in each frame.
+
+    Parameters
+    ----------
+    points
+        Bodypart -> ``(T, 2)`` float64 x, y in pixels (NaN: missing).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``x``, ``y``: ``(T,)`` float64 in pixels, NaN in frames where no bodypart is present.
+    """
     stack = np.stack(list(points.values()), axis=1)  # (T, K, 2)
     with np.errstate(invalid="ignore"):
         ok = ~np.isnan(stack).any(axis=2)
@@ -89,7 +138,21 @@ def centroid(points: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def interpolate_gaps(x: np.ndarray, max_gap: int) -> np.ndarray:
-    """Linearly fill interior NaN gaps of at most ``max_gap`` frames in a ``(T,)`` array."""
+    """Linearly fill interior NaN gaps of at most ``max_gap`` frames in a ``(T,)`` array.
+
+    Parameters
+    ----------
+    x
+        ``(T,)`` values (converted to float64); NaN marks missing frames.
+    max_gap
+        Longest run of missing frames to fill; ``0`` or less fills nothing.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` float64, a copy: gaps between two valid frames filled, leading and trailing
+        gaps and longer gaps left NaN.
+    """
     x = np.asarray(x, dtype=np.float64).copy()
     nan = np.isnan(x)
     if max_gap <= 0 or not nan.any() or nan.all():
@@ -203,20 +266,20 @@ def process_tracking(
     ValueError
         Bad parameters.
     """
-    if method not in TRACKING_METHODS:
-        raise ValueError(f"expected method in {sorted(TRACKING_METHODS)}, got {method!r}")
-    if not (fps and np.isfinite(fps) and fps > 0):
-        raise ValueError(f"expected fps > 0, got {fps!r}")
-    if px_per_cm is not None and not (np.isfinite(px_per_cm) and px_per_cm > 0):
-        raise ValueError(f"expected px_per_cm > 0 or None, got {px_per_cm!r}")
-    if smooth not in ("savgol", "median", "none"):
-        raise ValueError(f"expected smooth in ('savgol', 'median', 'none'), got {smooth!r}")
-    if smooth != "none" and (window < 3 or window % 2 == 0):
-        raise ValueError(f"expected an odd smoothing window >= 3, got {window!r}")
-    if not 0 <= likelihood_threshold <= 1:
-        raise ValueError(f"expected 0 <= likelihood_threshold <= 1, got {likelihood_threshold!r}")
-    if max_gap < 0:
-        raise ValueError(f"expected max_gap >= 0, got {max_gap!r}")
+    p = TrackingParams(
+        method=method,
+        px_per_cm=px_per_cm,
+        likelihood_threshold=likelihood_threshold,
+        max_gap=max_gap,
+        smooth=smooth,
+        window=window,
+        polyorder=polyorder,
+        bodyparts=bodyparts,
+        fps=fps,
+    )
+    if p.fps is None:
+        raise ValueError(f"expected fps > 0 (a finite number), got {fps!r}")
+    method, fps, px_per_cm, smooth = p.method, p.fps, p.px_per_cm, p.smooth
     spec = TRACKING_METHODS[method]
     names = _resolve_bodyparts(pose, spec, bodyparts)
     points: dict[str, np.ndarray] = {}
@@ -225,7 +288,7 @@ def process_tracking(
         xy = pose.positions[:, k].copy()
         like = pose.likelihood[:, k]
         xy[like < likelihood_threshold] = np.nan
-        xy[np.isnan(xy).any(axis=1)] = np.nan
+        xy[~np.isfinite(xy).all(axis=1)] = np.nan  # an inf keypoint is as missing as a NaN one
         if np.isnan(xy).all():
             raise DataFormatError(
                 f"expected valid frames of bodypart {pname!r}, found none (all NaN or likelihood < {likelihood_threshold})"
@@ -266,3 +329,45 @@ def process_tracking(
         window=window,
     )
     return df
+
+
+def _method(v: object, name: str) -> str:
+    return checks.one_of(sorted(TRACKING_METHODS))(v, name)
+
+
+def _bodyparts(v: object, name: str) -> dict[str, str] | list[str] | None:
+    if v is None:
+        return None
+    if isinstance(v, Mapping):
+        return checks.mapping(checks.text(), checks.text())(v, name)
+    return list(checks.names(checks.text())(v, name))
+
+
+@dataclass(frozen=True)
+class TrackingParams(Params):
+    """Parameters of tracking processing (``row.pose.track``, ``df.pose.track``, the
+    ``pose_track`` job); see :func:`process_tracking` for what each does."""
+
+    method: str = param("head_from_ears", _method, "a name in TRACKING_METHODS")
+    source: str = param("imported", lambda v, n: validate_id(v, n), "the pose to process: an import or model name")
+    view: str = param("front", checks.one_of(VIEWS), "the camera view of that pose")
+    px_per_cm: float | None = param(None, checks.optional(checks.number(above=0)), "pixels per cm; None keeps px")
+    likelihood_threshold: float = param(0.6, checks.number(0, 1), "keypoints below this likelihood are missing")
+    max_gap: int = param(5, checks.integer(min=0), "longest gap (frames) filled by interpolation")
+    smooth: Smoothing = param(
+        "savgol", checks.one_of(("savgol", "median", "none"), aliases={None: "none"}), '"savgol", "median" or "none"'
+    )
+    window: int = param(7, checks.integer(min=1), "smoothing window, frames (odd, >= 3 when smoothing)")
+    bodyparts: Mapping[str, str] | list[str] | None = param(
+        None, _bodyparts, "method names -> the pose's names, or the bodyparts to average (centroid)"
+    )
+    fps: float | None = param(None, checks.optional(checks.number(above=0)), "frame rate; None: the view's video")
+    polyorder: int = param(2, checks.integer(min=0), "Savitzky-Golay polynomial order (< window)")
+
+    def validate(self) -> None:
+        if self.smooth != "none" and (self.window < 3 or self.window % 2 == 0):
+            raise ValueError(f"expected window to be an odd smoothing window >= 3, got {self.window}")
+        if self.smooth == "savgol" and self.polyorder >= self.window:
+            raise ValueError(
+                f"expected polyorder < window for Savitzky-Golay smoothing, got {self.polyorder} >= {self.window}"
+            )

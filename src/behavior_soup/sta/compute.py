@@ -80,6 +80,21 @@ def spike_frames(
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Frame index of each usable spike, and how many were excluded and why.
 
+    See the module docstring for the rules.
+
+    Parameters
+    ----------
+    times
+        ``(n_spikes,)`` spike times in seconds (converted to float64).
+    n_frames
+        ``T``, the frames of the stimulus movie.
+    fps
+        Stimulus frame rate.
+    onset
+        Time of the first stimulus frame, in the spike clock (s).
+    n_delays
+        ``D``, frames per STA window.
+
     Returns
     -------
     frames : numpy.ndarray
@@ -101,7 +116,23 @@ def spike_frames(
 
 
 def check_precision(precision: str) -> str:
-    """Return ``precision`` if it is one of :data:`PRECISIONS`, else raise ValueError."""
+    """Return ``precision`` if it is one of :data:`PRECISIONS`, else raise ValueError.
+
+    Parameters
+    ----------
+    precision
+        ``"mixed"`` or ``"float64"`` (see :func:`sta_sums`).
+
+    Returns
+    -------
+    str
+        ``precision`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        If it is not one of :data:`PRECISIONS`.
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"expected precision in {PRECISIONS}, got {precision!r}")
     return precision
@@ -139,6 +170,9 @@ def sta_sums(
         ``(R, T)`` spike counts per frame of ``R`` trains (units and null trains).
     n_delays
         ``D``.
+    block_frames
+        Frames per block; default: a block of about 4 MiB (at most 1024 frames for
+        ``"mixed"``).
     with_sum
         Also return the plain sum over frames, ``(P,)`` float64, from the same pass.
     precision
@@ -153,6 +187,11 @@ def sta_sums(
     numpy.ndarray
         ``(R, D, P)`` float64, ``out[r, d] = sum_t counts[r, t] * stimulus[t - d]``; and the
         frame sum if ``with_sum``. Block results are always accumulated in float64.
+
+    Raises
+    ------
+    ValueError
+        If ``precision`` is not one of :data:`PRECISIONS`.
     """
     check_precision(precision)
     n_frames, n_pix = stimulus.shape
@@ -235,10 +274,10 @@ def compute_sta(
     Raises
     ------
     ValueError
-        Bad ``fps``, ``n_delays`` or ``n_shuffles``.
+        Bad ``fps``, ``onset``, ``n_delays``, ``n_shuffles`` (1 is refused) or ``precision``.
     DataFormatError
-        Onset after the movie's end, an empty unit, or a unit whose spikes all fall outside
-        the movie.
+        A stimulus that is not 3-D, no units, an empty unit, or a unit whose spikes all fall
+        outside the movie.
     """
     from .fit import fit_gaussian_2d
 
@@ -326,7 +365,24 @@ def compute_sta(
 
 
 def summarize(name: str, r: StaResult, fps: float) -> dict[str, Any]:
-    """One summary row of a unit's STA."""
+    """One summary row of a unit's STA.
+
+    Parameters
+    ----------
+    name
+        The unit's name.
+    r
+        Its STA.
+    fps
+        Stimulus frame rate, to express the peak delay in seconds.
+
+    Returns
+    -------
+    dict
+        ``unit``, ``n_spikes``, ``excluded_<reason>`` for each exclusion reason,
+        ``peak_delay``, ``peak_delay_s``, ``peak_row``, ``peak_col``, ``rf_x``, ``rf_y``,
+        ``rf_sigma_x``, ``rf_sigma_y``, ``rf_r2`` (NaN where not fitted) and ``snr``.
+    """
     return {
         "unit": name,
         "n_spikes": r.n_spikes,

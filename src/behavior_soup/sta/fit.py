@@ -28,7 +28,28 @@ def gaussian_2d(
     theta: float,
     offset: float,
 ) -> np.ndarray:
-    """Rotated elliptical Gaussian evaluated at ``xy = (x, y)`` (flattened)."""
+    """Rotated elliptical Gaussian evaluated at ``xy = (x, y)`` (flattened).
+
+    Parameters
+    ----------
+    xy
+        ``(x, y)``: column and row coordinates, arrays of the same shape (float64).
+    amplitude
+        Peak height above ``offset``.
+    x0, y0
+        Centre (column, row).
+    sx, sy
+        Standard deviations along the rotated axes.
+    theta
+        Rotation of the axes, in radians.
+    offset
+        Constant baseline.
+
+    Returns
+    -------
+    numpy.ndarray
+        The Gaussian at each point, the shape of ``x`` (float64).
+    """
     x, y = xy
     c, s = np.cos(theta), np.sin(theta)
     xr = (x - x0) * c + (y - y0) * s
@@ -42,11 +63,17 @@ def fit_gaussian_2d(image: np.ndarray) -> dict[str, float]:
     The sign of the largest-magnitude pixel sets the polarity (an OFF field is fitted as
     ``-image``). ``x`` is the column and ``y`` the row coordinate, in pixels.
 
+    Parameters
+    ----------
+    image
+        ``(H, W)`` map, any real dtype (converted to float64), e.g. the STA at its peak delay.
+
     Returns
     -------
     dict
         ``x, y, sigma_x, sigma_y, theta, amplitude, offset, r2`` (floats; all NaN when the
-        image is a single pixel or the fit fails). ``amplitude`` carries the polarity.
+        image has fewer than 7 pixels or the fit fails; ``r2`` is NaN for a constant image).
+        ``amplitude`` and ``offset`` carry the polarity.
     """
     from scipy.optimize import curve_fit
 

@@ -42,6 +42,21 @@ _SPIKE_KEYS = ("spikes", "spike_times", "units")
 
 
 def register_stimulus_loader(*exts: str) -> Callable[[StimulusLoader], StimulusLoader]:
+    """Decorator registering a stimulus loader for file extensions.
+
+    Parameters
+    ----------
+    *exts
+        Extensions with the dot, e.g. ``".tif"`` (case-insensitive); an existing loader for
+        one is replaced.
+
+    Returns
+    -------
+    callable
+        A decorator that registers ``f(path, key) -> numpy.ndarray`` in
+        :data:`STIMULUS_LOADERS` and returns it unchanged.
+    """
+
     def deco(f: StimulusLoader) -> StimulusLoader:
         for e in exts:
             STIMULUS_LOADERS[e.lower()] = f
@@ -51,6 +66,21 @@ def register_stimulus_loader(*exts: str) -> Callable[[StimulusLoader], StimulusL
 
 
 def register_spike_loader(*exts: str) -> Callable[[SpikeLoader], SpikeLoader]:
+    """Decorator registering a spike-train loader for file extensions.
+
+    Parameters
+    ----------
+    *exts
+        Extensions with the dot, e.g. ``".csv"`` (case-insensitive); an existing loader for
+        one is replaced.
+
+    Returns
+    -------
+    callable
+        A decorator that registers ``f(path) -> {unit name: spike times}`` in
+        :data:`SPIKE_LOADERS` and returns it unchanged.
+    """
+
     def deco(f: SpikeLoader) -> SpikeLoader:
         for e in exts:
             SPIKE_LOADERS[e.lower()] = f
@@ -228,10 +258,29 @@ def load_stimulus(path: str | os.PathLike, key: str | None = None, allow_pickle:
     """Load a stimulus movie as ``(T, H, W)`` (a ``(T,)`` full-field stimulus becomes
     ``(T, 1, 1)``). The dtype is kept (``.npy`` files are memory-mapped).
 
+    Parameters
+    ----------
+    path
+        The stimulus file; its extension selects the loader (see :data:`STIMULUS_LOADERS`).
+    key
+        Name of the array in files holding several (``.npz``, ``.h5``, ``.mat``, pickled
+        dicts); default: the one named ``stimulus``, ``movie``, ``stim`` or ``frames``, or the
+        only one.
+    allow_pickle
+        Allow ``.pkl``/``.pickle`` files (unpickling runs code).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, H, W)``, numeric dtype as stored.
+
     Raises
     ------
     DataFormatError
-        Unknown extension, pickle without ``allow_pickle``, wrong rank, or NaNs.
+        Unknown extension, pickle without ``allow_pickle``, an unreadable file, no or several
+        candidate arrays without ``key``, wrong rank or dtype, an empty array, or NaNs.
+    FileNotFoundError
+        No file at ``path``.
     """
     path = Path(path)
     loader = _loader(STIMULUS_LOADERS, path, "stimulus", allow_pickle)
@@ -247,7 +296,25 @@ def load_stimulus(path: str | os.PathLike, key: str | None = None, allow_pickle:
 
 
 def validate_stimulus(arr: Any, where: str = "the stimulus") -> np.ndarray:
-    """Check a stimulus array and return it as ``(T, H, W)``."""
+    """Check a stimulus array and return it as ``(T, H, W)``.
+
+    Parameters
+    ----------
+    arr
+        ``(T, H, W)`` or ``(T,)`` array-like of a boolean, integer or float dtype.
+    where
+        Where it came from, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``arr`` (not copied), a ``(T,)`` one reshaped to ``(T, 1, 1)``; dtype kept.
+
+    Raises
+    ------
+    DataFormatError
+        A non-numeric dtype, a rank other than 1 or 3, an empty dimension, or NaNs.
+    """
     arr = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
     if arr.dtype.kind not in "biuf":
         raise DataFormatError(f"expected a numeric stimulus in {where}, found dtype {arr.dtype}")
@@ -271,10 +338,25 @@ def validate_stimulus(arr: Any, where: str = "the stimulus") -> np.ndarray:
 def load_spikes(path: str | os.PathLike, allow_pickle: bool = False) -> dict[str, np.ndarray]:
     """Load spike trains: ``{unit name: times in seconds}``, each ``(n_spikes,)`` float64.
 
+    Parameters
+    ----------
+    path
+        The spike file; its extension selects the loader (see :data:`SPIKE_LOADERS`).
+    allow_pickle
+        Allow ``.pkl``/``.pickle`` files (unpickling runs code).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Unit name -> ``(n_spikes,)`` float64 spike times in seconds.
+
     Raises
     ------
     DataFormatError
-        Unknown extension, pickle without ``allow_pickle``, non-numeric or NaN times.
+        Unknown extension, pickle without ``allow_pickle``, an unreadable file, non-numeric
+        or NaN times.
+    FileNotFoundError
+        No file at ``path``.
     """
     path = Path(path)
     loader = _loader(SPIKE_LOADERS, path, "spikes", allow_pickle)

@@ -19,10 +19,13 @@ def plot_sta(sta: np.ndarray, fps: float | None = None, profile: np.ndarray | No
         Frame rate, to label delays in ms.
     profile
         ``(D,)`` temporal profile; default: ``sta`` at its largest-magnitude pixel.
+    title
+        Figure title; none if empty.
 
     Returns
     -------
     matplotlib.figure.Figure
+        A figure not attached to pyplot (nothing is shown or kept open).
     """
     from matplotlib.figure import Figure  # no pyplot: nothing is shown or kept open
 

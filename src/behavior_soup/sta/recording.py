@@ -6,18 +6,20 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .. import items, outputs, store
+from .. import checks, items, outputs, store
 from ..errors import DataFormatError, ItemNotFoundError
 from ..jobs import TrialContext, register_job
+from ..params import Params, param
 from ..paths import resolve
 from ..provenance import Provenance
-from .compute import StaResult, compute_sta, summarize
+from .compute import PRECISIONS, Precision, StaResult, compute_sta, summarize
 from .loaders import load_spikes, load_stimulus
 
 __all__ = ["add_recording", "read_sta", "sta_summary", "unit_key"]
@@ -27,7 +29,19 @@ _KINDS = {"sta": "sta", "centered": "sta_centered", "zscore": "zscore", "tempora
 
 
 def unit_key(unit: str) -> str:
-    """Group name of a unit under ``<trial>/sta/``."""
+    """Group name of a unit under ``<trial>/sta/``.
+
+    Parameters
+    ----------
+    unit
+        The unit's name (or number; converted with ``str``).
+
+    Returns
+    -------
+    str
+        The name with every character outside ``A-Za-z0-9_.-`` replaced by ``_``, and ``_``
+        prepended if it would start with ``.``.
+    """
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(unit))
     return name if not name.startswith(".") else "_" + name
 
@@ -60,6 +74,10 @@ def add_recording(
 
     Parameters
     ----------
+    df
+        The trial table (made by :func:`behavior_soup.create_df` or :func:`behavior_soup.load_df`).
+    animal_id, session_id, trial_id
+        The trial's identity.
     stimulus, spikes
         Paths relative to the raw-data root (or absolute inside it); formats in
         :data:`behavior_soup.sta.loaders.STIMULUS_LOADERS` / ``SPIKE_LOADERS``.
@@ -71,11 +89,31 @@ def add_recording(
         Size of one stimulus pixel on the retina/screen (e.g. µm), for RF sizes in real units.
     block_size
         Screen pixels per stimulus check (int or (rows, cols)), recorded with the trial.
+    stimulus_key
+        Name of the stimulus array in files holding several (see
+        :func:`~behavior_soup.sta.loaders.load_stimulus`).
+    allow_pickle
+        Allow pickle files (unpickling runs code).
+    notes
+        Free text stored with the trial.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
 
     Returns
     -------
     pandas.DataFrame
         The row added.
+
+    Raises
+    ------
+    ValueError
+        ``fps`` or ``pixel_size`` not positive, or a ``stimulus_onset`` that is not finite or
+        not before the movie's end.
+    DataFormatError
+        A file that cannot be loaded as a stimulus or spike trains, an empty unit, or an onset
+        after the last spike.
+    FileNotFoundError
+        A file does not exist.
     """
     info = store.table_info(df)
     root = Path(info.raw_root)
@@ -132,30 +170,82 @@ def _recording(ctx: TrialContext) -> dict[str, Any]:
     return dict(rec)
 
 
-@register_job("sta", "sta")
-def sta_job(ctx: TrialContext, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Spike-triggered averages of a recording's units -> ``sta/<unit>``."""
+def _units(v: object, name: str) -> tuple | None:
+    if v is None:
+        return None
+    return checks.names(
+        lambda u, n: u if isinstance(u, (str, int, np.integer)) and not isinstance(u, bool) else _bad(u, n)
+    )(v, name)
+
+
+def _bad(u: object, name: str) -> None:
+    raise ValueError(f"expected {name} to be a unit name or number, got {u!r}")
+
+
+@dataclass(frozen=True)
+class StaParams(Params):
+    """Parameters of the STA job (``row.sta.compute``, ``df.sta.compute``)."""
+
+    n_delays: int = param(20, checks.integer(min=1), "frames per STA window, the spike's own frame first")
+    units: tuple | None = param(None, _units, "unit names (or numbers) to compute; None: all")
+    n_shuffles: int = param(
+        20, checks.integer(min=0), "circularly shifted spike trains for the z-scored null (0: none)"
+    )
+    seed: int = param(0, checks.integer(min=0), "seed of the shuffles")
+    precision: Precision = param(
+        "mixed", checks.one_of(PRECISIONS), '"mixed" (float32 blocks summed in float64) or "float64"'
+    )
+
+
+@register_job("sta", "sta", params=StaParams)
+def sta_job(ctx: TrialContext, p: StaParams) -> dict[str, Any]:
+    """Spike-triggered averages of a recording's units -> ``sta/<unit>``.
+
+    Each unit's result holds ``sta``, ``sta_centered`` (and ``zscore`` with shuffles) as
+    ``(D, H, W)`` float32, ``temporal_profile`` ``(D,)`` float64, ``summary`` (JSON text of
+    :func:`~behavior_soup.sta.compute.summarize`) and ``rf`` (the Gaussian fit).
+
+    Parameters
+    ----------
+    ctx
+        The trial, a recording added with :func:`add_recording`.
+    p
+        The job's parameters.
+
+    Returns
+    -------
+    dict
+        ``{"units": [unit names computed], "n_spikes": {unit: spikes used}}``.
+
+    Raises
+    ------
+    ItemNotFoundError
+        The trial is not a recording added with :func:`add_recording`, or ``p.units`` names
+        unknown units.
+    DataFormatError
+        A file cannot be loaded, or a unit has no spike inside the movie (see
+        :func:`~behavior_soup.sta.compute.compute_sta`).
+    """
     rec = _recording(ctx)
     stim = load_stimulus(ctx.file_path("stimulus"), rec.get("stimulus_key"), rec.get("allow_pickle", False))
     spikes = load_spikes(ctx.file_path("spikes"), rec.get("allow_pickle", False))
-    wanted: Sequence[Any] | None = params.get("units")
-    if wanted is not None:
+    if p.units is not None:
         lookup = {str(u): u for u in spikes} | {f"unit_{u}": u for u in spikes}
-        names = {str(u): lookup.get(str(u), lookup.get(f"unit_{u}")) for u in wanted}
+        names = {str(u): lookup.get(str(u), lookup.get(f"unit_{u}")) for u in p.units}
         missing = [u for u, n in names.items() if n is None]
         if missing:
             raise ItemNotFoundError(f"expected units among {list(spikes)}, got unknown {missing}")
         spikes = {n: spikes[n] for n in names.values()}
-    prov = Provenance("sta", {**dict(params), "recording": rec})
+    prov = Provenance("sta", {**p.to_dict(), "recording": rec})
     results = compute_sta(
         stim,
         spikes,
         fps=rec["fps"],
         onset=rec["stimulus_onset"],
-        n_delays=int(params.get("n_delays", 20)),
-        n_shuffles=int(params.get("n_shuffles", 20)),
-        seed=int(params.get("seed", 0)),
-        precision=params.get("precision", "mixed"),
+        n_delays=p.n_delays,
+        n_shuffles=p.n_shuffles,
+        seed=p.seed,
+        precision=p.precision,
     )
     prov.finish()
     to_write = {f"sta/{unit_key(u)}": (_as_data(u, r, rec["fps"]), prov) for u, r in results.items()}
@@ -177,7 +267,32 @@ def _as_data(unit: str, r: StaResult, fps: float) -> dict[str, Any]:
 
 
 def read_sta(ctx: TrialContext, unit: Any, kind: ResultKind = "sta") -> np.ndarray:
-    """A stored result of one unit: ``(D, H, W)`` float32 maps or the ``(D,)`` profile."""
+    """A stored result of one unit: ``(D, H, W)`` float32 maps or the ``(D,)`` profile.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    unit
+        The unit's name, or its number for units named ``unit_<n>``.
+    kind
+        ``"sta"``, ``"centered"`` (mean frame subtracted), ``"zscore"`` or
+        ``"temporal_profile"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(D, H, W)`` float32 for the maps, ``(D,)`` float64 for ``"temporal_profile"``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kind``.
+    ItemNotFoundError
+        No STA computed for ``unit`` in this trial.
+    OutputsError
+        ``kind="zscore"`` for a result computed without shuffles, or a damaged file.
+    """
     if kind not in _KINDS:
         raise ValueError(f"expected kind in {list(_KINDS)}, got {kind!r}")
     stored = [
@@ -194,7 +309,20 @@ def read_sta(ctx: TrialContext, unit: Any, kind: ResultKind = "sta") -> np.ndarr
 
 
 def sta_summary(contexts: Sequence[TrialContext]) -> pd.DataFrame:
-    """One row per computed unit: ids, spikes used and excluded, peak delay, RF fit, SNR."""
+    """One row per computed unit: ids, spikes used and excluded, peak delay, RF fit, SNR.
+
+    Parameters
+    ----------
+    contexts
+        The trials to summarise; those without STA results add no rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``uuid``, ``animal_id``, ``session_id``, ``trial_id`` and the columns of
+        :func:`~behavior_soup.sta.compute.summarize`, one row per unit; with no results, an
+        empty frame of the main columns.
+    """
     rows = []
     for ctx in contexts:
         for key in outputs.list_results(ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid):

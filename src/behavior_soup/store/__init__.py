@@ -130,12 +130,42 @@ def transact(
     A ``df`` lacking rows of the table (a slice) saves its own rows and keeps the others
     (see the module docstring), and afterwards holds its own rows and those ``change`` added.
 
+    Parameters
+    ----------
+    df
+        A DataFrame made by :func:`create_df` or :func:`load_df` (or a slice of one).
+    change
+        Maps the whole (merged) table to the table to write; ``None`` writes it unchanged.
+    merge
+        Whether to merge with a table another writer saved meanwhile, instead of raising.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default
+        (:data:`behavior_soup.locking.DEFAULT_LOCK_TIMEOUT`).
+    meta_change
+        Maps the table's metadata (a dict of strings) to the metadata to write; ``None``
+        keeps it. Keys and values are converted to strings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` itself, now holding the saved revision (its own rows only, if a slice).
+
     Raises
     ------
+    TableFormatError
+        ``df`` was not made by behavior_soup, or the file on disk is not a readable table.
     TableEditError
         ``df`` lacks columns of the table's schema (dropped or renamed).
+    FileNotFoundError
+        The table file is gone (moved or deleted).
+    LockTimeoutError
+        Another writer held the table's lock for longer than ``lock_timeout``.
     StaleTableError
         Another writer saved and ``merge`` is false.
+    BehaviorSoupError
+        ``change`` returned something other than a DataFrame.
+    ItemExistsError
+        The new table has duplicate uuids or ``(animal_id, session_id, trial_id)``.
     WriteError
         The new revision could not be written completely (a full disk); the old one is kept.
     """
@@ -198,6 +228,27 @@ def save_df(df: pd.DataFrame, merge: bool = False, lock_timeout: float | None = 
 
     Refuses (:class:`StaleTableError`) when the file changed on disk since ``df`` was
     loaded, unless ``merge=True``, which merges the two by ``uuid``.
+
+    Parameters
+    ----------
+    df
+        A DataFrame made by :func:`create_df` or :func:`load_df` (or a slice of one).
+    merge
+        Merge with the table on disk by ``uuid`` when another writer saved meanwhile.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` itself, updated in place to the saved revision.
+
+    Raises
+    ------
+    StaleTableError
+        The file changed on disk since ``df`` was loaded and ``merge`` is false.
+    TableEditError, TableFormatError, LockTimeoutError, WriteError
+        As for :func:`transact`.
     """
     return transact(df, None, merge=merge, lock_timeout=lock_timeout)
 
@@ -212,10 +263,30 @@ def update_rows(
     Used by the job runner to record run status without needing the user's DataFrame.
     Unknown uuids (rows removed meanwhile) are skipped.
 
+    Parameters
+    ----------
+    table_path
+        The table's ``.h5`` file.
+    updates
+        ``{uuid: {column: value}}``: the values to set in each row.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+
     Returns
     -------
     int
         How many rows were updated.
+
+    Raises
+    ------
+    KeyError
+        A column in ``updates`` is not a column of the table.
+    TableFormatError
+        The file is not a readable behavior_soup table (or fails its checksum).
+    LockTimeoutError
+        Another writer held the table's lock for longer than ``lock_timeout``.
+    WriteError
+        The new revision could not be written completely; the old one is kept.
     """
     path = Path(table_path)
     with locked(path, lock_timeout, what="trial table"):
@@ -242,7 +313,33 @@ def update_meta(
     lock_timeout: float | None = None,
 ) -> dict[str, str]:
     """Locked read-modify-write of a table file's metadata alone (rows kept as they are on
-    disk); for table-level registries changed by jobs. Returns the metadata written."""
+    disk); for table-level registries changed by jobs. Returns the metadata written.
+
+    Parameters
+    ----------
+    table_path
+        The table's ``.h5`` file.
+    change
+        Maps the metadata on disk (a dict of strings) to the metadata to write; keys and
+        values are converted to strings.
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+
+    Returns
+    -------
+    dict of str to str
+        The metadata returned by ``change``, as strings (before the revision fields that the
+        write adds).
+
+    Raises
+    ------
+    TableFormatError
+        The file is not a readable behavior_soup table (or fails its checksum).
+    LockTimeoutError
+        Another writer held the table's lock for longer than ``lock_timeout``.
+    WriteError
+        The new revision could not be written completely; the old one is kept.
+    """
     path = Path(table_path)
     with locked(path, lock_timeout, what="trial table"):
         meta = read_checked_meta(path)
@@ -255,7 +352,28 @@ def update_meta(
 def refresh(df: pd.DataFrame, lock_timeout: float | None = None) -> pd.DataFrame:
     """Bring ``df`` up to date with its table on disk without writing: rows changed on disk
     (e.g. run statuses recorded by a job) are taken, edits made in memory are kept. Returns
-    ``df``, updated in place."""
+    ``df``, updated in place.
+
+    Parameters
+    ----------
+    df
+        A DataFrame made by :func:`create_df` or :func:`load_df` (or a slice of one; it then
+        gets no rows it did not hold).
+    lock_timeout
+        Seconds to wait for the table's lock; ``None`` means the default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` itself, unchanged if the table on disk is still the revision it reflects.
+
+    Raises
+    ------
+    TableFormatError
+        ``df`` was not made by behavior_soup, or the file is not a readable table.
+    LockTimeoutError
+        Another writer held the table's lock for longer than ``lock_timeout``.
+    """
     info = table_info(df)
     path = Path(info.table_path)
     with locked(path, lock_timeout, what="trial table"):

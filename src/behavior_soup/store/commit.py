@@ -37,6 +37,25 @@ log = logging.getLogger(__name__)
 
 
 def initial_meta(table_path: Path, raw_root: Path, output_root: Path, naming: NamingRule) -> dict[str, str]:
+    """The metadata of a new, empty table (revision 0).
+
+    Parameters
+    ----------
+    table_path
+        Absolute path of the table file.
+    raw_root
+        Absolute raw-data root.
+    output_root
+        Absolute output root; stored relative to the table's folder when inside it.
+    naming
+        The table's naming rule.
+
+    Returns
+    -------
+    dict of str to str
+        ``format``, ``revision``, ``raw_root``, ``output_root``, ``output_root_relative``
+        (``"1"`` or ``"0"``), ``naming`` (JSON) and ``created`` (ISO-8601 UTC).
+    """
     tdir = table_path.parent
     rel = is_inside(output_root, tdir)
     return {
@@ -131,7 +150,32 @@ def _check_unique(df: pd.DataFrame) -> None:
 
 def commit(path: Path, new: pd.DataFrame, meta_in: Mapping[str, str]) -> tuple[int, str]:
     """Write ``new`` (in the schema's in-memory form, see :func:`schema.coerce`) as the next
-    revision (lock held by caller); return (revision, write_id)."""
+    revision (lock held by caller); return (revision, write_id).
+
+    Parameters
+    ----------
+    path
+        The table file.
+    new
+        The rows to write.
+    meta_in
+        The metadata to write; ``n_rows``, ``schema_version``, ``revision`` (one more than
+        ``meta_in``'s), ``write_id``, ``saved`` and ``behavior_soup_version`` are set on a copy.
+
+    Returns
+    -------
+    tuple of (int, str)
+        The new revision number and its random write id (16 hex digits).
+
+    Raises
+    ------
+    ItemExistsError
+        ``new`` has duplicate uuids or ``(animal_id, session_id, trial_id)``.
+    ValueError
+        A column cannot be encoded (see :func:`~.format.to_disk`).
+    WriteError
+        The file could not be written or did not check out; the previous table is kept.
+    """
     _check_unique(new)
     enc = to_disk(new)
     meta = dict(meta_in)
@@ -156,6 +200,15 @@ def replace_contents(df: pd.DataFrame, new: pd.DataFrame, info: TableInfo) -> No
     pandas has no public way to replace a DataFrame's contents in place (the accessors act on
     the user's object, which must see the saved table); ``_update_inplace`` is what pandas'
     own ``inplace=True`` methods use.
+
+    Parameters
+    ----------
+    df
+        The DataFrame to update.
+    new
+        Its new contents; given a ``RangeIndex`` from 0 if it has another index.
+    info
+        The :class:`TableInfo` to attach to ``df``.
     """
     if not isinstance(new.index, pd.RangeIndex) or new.index.start != 0 or new.index.step != 1:
         new = new.set_axis(pd.RangeIndex(len(new)))

@@ -41,12 +41,23 @@ NAN_REP = "\x1fbehavior_soup:NA\x1f"
 def read_meta(path: str | os.PathLike) -> dict[str, str]:
     """The metadata of a trial table file (format, schema version, revision, roots, ...).
 
+    Parameters
+    ----------
+    path
+        The table file.
+
+    Returns
+    -------
+    dict of str to str
+        The metadata, from ``/behavior_soup_meta`` (or the legacy ``/meta`` table).
+
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
     TableFormatError
-        Not an HDF5 file, or not a behavior_soup table.
+        Not an HDF5 file, or not a behavior_soup table (no or unreadable metadata, or another
+        ``format``).
     """
     import json
 
@@ -102,6 +113,19 @@ def read_trials(path: Path, meta: Mapping[str, str]) -> pd.DataFrame:
     """The ``/trials`` rows as pandas reads them (schema version 1 times repaired), checked
     against the metadata: a DataFrame with the schema's columns and ``n_rows`` rows.
 
+    Parameters
+    ----------
+    path
+        The table file.
+    meta
+        Its metadata (see :func:`read_meta`); ``n_rows`` and ``schema_version`` are used.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows in the on-disk form (JSON columns as strings, times as stored); an empty
+        encoded table when ``n_rows`` is ``"0"``.
+
     Raises
     ------
     TableFormatError
@@ -143,6 +167,22 @@ def decode(raw: pd.DataFrame) -> pd.DataFrame:
     microseconds: its string columns hold strings (pandas reads them back as such), so they
     are not scanned again; anything else (older or hand-made tables) goes through
     :func:`schema.coerce`.
+
+    Parameters
+    ----------
+    raw
+        A table in the on-disk form (e.g. from :func:`read_trials`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new DataFrame in the in-memory form: JSON columns as dicts, ``added_time`` as
+        ``datetime64[us, UTC]``, a ``RangeIndex``.
+
+    Raises
+    ------
+    TableFormatError
+        A JSON column holds text that is not JSON.
     """
     df = raw.copy()
     for col in schema.JSON_COLUMNS:
@@ -160,12 +200,46 @@ def decode(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def encode(df: pd.DataFrame) -> pd.DataFrame:
-    """The on-disk form of a table: schema columns first, JSON columns as strings."""
+    """The on-disk form of a table: schema columns first, JSON columns as strings.
+
+    Parameters
+    ----------
+    df
+        A trial table; it is brought to the in-memory form with :func:`schema.coerce` first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new DataFrame as :func:`to_disk` returns it.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`to_disk`.
+    """
     return to_disk(schema.coerce(df))
 
 
 def to_disk(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`encode` of a table already in the schema's in-memory form (:func:`schema.coerce`)."""
+    """:func:`encode` of a table already in the schema's in-memory form (:func:`schema.coerce`).
+
+    Parameters
+    ----------
+    table
+        A table in the in-memory form.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new DataFrame with the same columns and a ``RangeIndex``: JSON columns as JSON
+        strings, datetime and timedelta columns in nanoseconds, the others as NumPy arrays.
+
+    Raises
+    ------
+    ValueError
+        A JSON column holds values that are not JSON-serialisable, a column outside the schema
+        holds Python objects other than strings, or a time lies outside 1677-2262.
+    """
     enc: dict[str, Any] = {}
     for col in table.columns:
         s = table[col]

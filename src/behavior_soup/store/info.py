@@ -50,6 +50,16 @@ class TableInfo:
 def table_info(df: pd.DataFrame) -> TableInfo:
     """The :class:`TableInfo` of a DataFrame made by behavior_soup.
 
+    Parameters
+    ----------
+    df
+        A DataFrame made by :func:`create_df` or :func:`load_df` (or a slice of one).
+
+    Returns
+    -------
+    TableInfo
+        Built from ``df.attrs["behavior_soup"]``.
+
     Raises
     ------
     TableFormatError
@@ -65,5 +75,13 @@ def table_info(df: pd.DataFrame) -> TableInfo:
 
 
 def set_info(df: pd.DataFrame, info: TableInfo) -> None:
-    """Attach ``info`` to ``df`` (pandas copies ``attrs`` into every slice of it)."""
+    """Attach ``info`` to ``df`` (pandas copies ``attrs`` into every slice of it).
+
+    Parameters
+    ----------
+    df
+        The DataFrame, changed in place.
+    info
+        Stored as a dict in ``df.attrs["behavior_soup"]``.
+    """
     df.attrs[ATTRS_KEY] = asdict(info)

@@ -30,7 +30,25 @@ log = logging.getLogger(__name__)
 
 def read_checked_meta(path: Path) -> dict[str, str]:
     """The metadata of the file at ``path``, its checksum verified first (so HDF5 never
-    parses a damaged file)."""
+    parses a damaged file).
+
+    Parameters
+    ----------
+    path
+        The table file.
+
+    Returns
+    -------
+    dict of str to str
+        Its metadata (see :func:`~.format.read_meta`).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    TableFormatError
+        The checksum does not match, or the file is not a behavior_soup table.
+    """
     if path.is_file():
         verify_checksum(path)
     return read_meta(path)
@@ -38,7 +56,25 @@ def read_checked_meta(path: Path) -> dict[str, str]:
 
 def current_meta(path: Path, write_id: str) -> dict[str, str]:
     """The metadata of the table at ``path`` (lock held by caller): from memory when the
-    file's user block says it is still revision ``write_id``, else read from the file."""
+    file's user block says it is still revision ``write_id``, else read from the file.
+
+    Parameters
+    ----------
+    path
+        The table file.
+    write_id
+        The write id of the revision the caller last saw.
+
+    Returns
+    -------
+    dict of str to str
+        The metadata of the revision now on disk.
+
+    Raises
+    ------
+    FileNotFoundError, TableFormatError
+        As for :func:`read_checked_meta`, when it is read from the file.
+    """
     meta = known_meta(path, write_id)
     if meta is None:
         meta = read_checked_meta(path)
@@ -49,7 +85,26 @@ def current_meta(path: Path, write_id: str) -> dict[str, str]:
 def read_disk(path: Path, meta: Mapping[str, str]) -> pd.DataFrame:
     """The rows of the table at ``path`` in the in-memory form, given its metadata ``meta``
     (just read under the lock): from this process's memory when it wrote or loaded that
-    revision, else from the file."""
+    revision, else from the file.
+
+    Parameters
+    ----------
+    path
+        The table file.
+    meta
+        Its metadata; ``write_id``, ``n_rows`` and ``schema_version`` are used.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows in the in-memory form.
+
+    Raises
+    ------
+    TableFormatError
+        ``/trials`` is missing or unreadable, disagrees with ``meta``, or is of a newer
+        schema version.
+    """
     wid = meta.get("write_id", "")
     if wid and read_stamp(path) == wid:
         mem = snapshot(wid)
@@ -189,12 +244,20 @@ def load_df(
     output_root
         Output root to use instead of the stored one.
 
+    Returns
+    -------
+    pandas.DataFrame
+        The table in the in-memory form, with its :class:`TableInfo` in
+        ``df.attrs["behavior_soup"]``.
+
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
     TableFormatError
         The file is not a readable behavior_soup table, or was written by a newer version.
+    DataRootError
+        ``raw_root`` is given but is not a readable directory.
     """
     table_path = Path(os.path.expanduser(os.fspath(path))).absolute()
     meta, raw_df = _read_consistent(table_path)
@@ -226,7 +289,25 @@ def _parse_naming(meta: Mapping[str, str]) -> dict:
 
 
 def reload(df: pd.DataFrame) -> pd.DataFrame:
-    """Replace ``df``'s contents with the table on disk (keeping its roots). Returns ``df``."""
+    """Replace ``df``'s contents with the table on disk (keeping its roots). Returns ``df``.
+
+    Parameters
+    ----------
+    df
+        A DataFrame made by :func:`create_df` or :func:`load_df`; edits in memory are lost.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` itself, holding every row of the table now on disk.
+
+    Raises
+    ------
+    TableFormatError
+        ``df`` was not made by behavior_soup, or the file is not a readable table.
+    FileNotFoundError
+        The table file is gone.
+    """
     info = table_info(df)
     fresh = load_df(info.table_path, output_root=info.output_root)
     new = table_info(fresh)

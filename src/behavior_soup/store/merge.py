@@ -26,7 +26,22 @@ _SNAPSHOT_MAX_ROWS = 2_000_000
 
 
 def remember(write_id: str, enc: pd.DataFrame) -> None:
-    """Keep the encoded rows of revision ``write_id`` (a DataFrame, checked by the reader)."""
+    """Keep the encoded rows of revision ``write_id`` (a DataFrame, checked by the reader).
+
+    The oldest revisions are forgotten beyond a bound on their number and total rows.
+
+    Parameters
+    ----------
+    write_id
+        The revision's write id.
+    enc
+        Its rows in the on-disk form (see :func:`~.format.encode`).
+
+    Raises
+    ------
+    TypeError
+        If ``enc`` is not a DataFrame.
+    """
     if not isinstance(enc, pd.DataFrame):
         raise TypeError(f"expected the encoded rows of a revision, got {type(enc).__name__}")
     _SNAPSHOTS[write_id] = enc
@@ -40,7 +55,18 @@ def remember(write_id: str, enc: pd.DataFrame) -> None:
 
 
 def snapshot(write_id: str) -> pd.DataFrame | None:
-    """The rows of revision ``write_id`` in the in-memory form, if remembered."""
+    """The rows of revision ``write_id`` in the in-memory form, if remembered.
+
+    Parameters
+    ----------
+    write_id
+        The revision's write id.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        A new decoded DataFrame (see :func:`~.format.decode`), or ``None`` if not remembered.
+    """
     enc = _SNAPSHOTS.get(write_id)
     return None if enc is None else decode(enc)
 
@@ -51,13 +77,38 @@ def _row_hashes(enc: pd.DataFrame) -> pd.Series:
 
 
 def loaded_hashes(write_id: str) -> pd.Series | None:
-    """Hash of each row (by uuid) as revision ``write_id`` had it; None if not remembered."""
+    """Hash of each row (by uuid) as revision ``write_id`` had it; None if not remembered.
+
+    Parameters
+    ----------
+    write_id
+        The revision's write id.
+
+    Returns
+    -------
+    pandas.Series or None
+        uint64 row hashes of the re-encoded rows, indexed by uuid, or ``None``.
+    """
     enc = _SNAPSHOTS.get(write_id)
     return None if enc is None else _row_hashes(encode(decode(enc)))
 
 
 def held_all(mem: pd.DataFrame, write_id: str) -> bool | None:
-    """Whether ``mem`` holds every row of the revision it was loaded at (None: unknown)."""
+    """Whether ``mem`` holds every row of the revision it was loaded at (None: unknown).
+
+    Parameters
+    ----------
+    mem
+        The DataFrame in memory.
+    write_id
+        The write id of the revision it was loaded at.
+
+    Returns
+    -------
+    bool or None
+        ``True`` if every uuid of that revision is in ``mem``, ``False`` if some are missing
+        (a slice), ``None`` if the revision is not remembered.
+    """
     enc = _SNAPSHOTS.get(write_id)
     if enc is None:
         return None
@@ -77,6 +128,22 @@ def merge_tables(mem: pd.DataFrame, disk: pd.DataFrame, loaded: pd.Series | None
     memory were added in memory (kept) unless they were loaded and then removed on disk
     (dropped). For rows in both, an unchanged in-memory row takes the disk version; a changed
     one wins, except that each run-status pair takes the more recent run.
+
+    Parameters
+    ----------
+    mem
+        The table in memory (in-memory form).
+    disk
+        The table now on disk (in-memory form).
+    loaded
+        Row hashes by uuid of the revision ``mem`` was loaded at (see :func:`loaded_hashes`),
+        or ``None``: then every row in both is taken as changed in memory.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The merged table with a ``RangeIndex``: in ``mem``'s order when it holds every row of
+        ``disk``, else in ``disk``'s order with the rows added in memory last.
     """
     mem_h = _row_hashes(encode(mem))
     disk_u = pd.Index(disk["uuid"])

@@ -44,7 +44,19 @@ def _parse(head: bytes) -> dict[str, Any] | None:
 
 def read_stamp_dict(path: str | os.PathLike) -> dict[str, Any] | None:
     """The JSON object of a table file's user block, or None where the file has none or it
-    cannot be read."""
+    cannot be read.
+
+    Parameters
+    ----------
+    path
+        The table file.
+
+    Returns
+    -------
+    dict or None
+        The stamp (``write_id``, ``revision`` and, if written with a checksum, ``size`` and
+        ``crc32``), or ``None``.
+    """
     try:
         with open(path, "rb") as fh:
             return _parse(fh.read(STAMP_SIZE))
@@ -54,7 +66,18 @@ def read_stamp_dict(path: str | os.PathLike) -> dict[str, Any] | None:
 
 def read_stamp(path: str | os.PathLike) -> str | None:
     """The ``write_id`` recorded in a table file's user block, or None where the file has
-    none (written by an older version) or it cannot be read."""
+    none (written by an older version) or it cannot be read.
+
+    Parameters
+    ----------
+    path
+        The table file.
+
+    Returns
+    -------
+    str or None
+        The write id, or ``None`` if there is no non-empty string write id.
+    """
     d = read_stamp_dict(path)
     wid = d.get("write_id") if d else None
     return wid if isinstance(wid, str) and wid else None
@@ -69,12 +92,44 @@ def _crc_rest(fh: Any) -> tuple[int, int]:
 
 
 def file_crc(path: str | os.PathLike) -> tuple[int, int]:
-    """``(size, crc32)`` of a file's bytes after the user block."""
+    """``(size, crc32)`` of a file's bytes after the user block.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    tuple of (int, int)
+        The file's total length in bytes (including the user block) and the CRC-32 of the
+        bytes after the first :data:`STAMP_SIZE`.
+    """
     with open(path, "rb") as fh:
         return _crc_rest(fh)
 
 
 def stamp_bytes(meta: Mapping[str, str], size: int, crc: int) -> bytes:
+    """The user block recording a revision.
+
+    Parameters
+    ----------
+    meta
+        The revision's metadata; its ``write_id`` and ``revision`` are recorded.
+    size, crc
+        The file's length and the CRC-32 of its bytes after the user block (see
+        :func:`file_crc`).
+
+    Returns
+    -------
+    bytes
+        :data:`STAMP_MAGIC` and the JSON stamp, padded with NUL bytes to :data:`STAMP_SIZE`.
+
+    Raises
+    ------
+    ValueError
+        If the stamp does not fit in :data:`STAMP_SIZE` bytes.
+    """
     body = STAMP_MAGIC + json.dumps(
         {"write_id": meta["write_id"], "revision": meta["revision"], "size": size, "crc32": crc}
     ).encode("utf-8")
@@ -84,7 +139,18 @@ def stamp_bytes(meta: Mapping[str, str], size: int, crc: int) -> bytes:
 
 
 def has_user_block(path: str | os.PathLike) -> bool:
-    """Whether HDF5's signature sits right after a user block of :data:`STAMP_SIZE` bytes."""
+    """Whether HDF5's signature sits right after a user block of :data:`STAMP_SIZE` bytes.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    bool
+        ``True`` if the HDF5 signature starts at byte :data:`STAMP_SIZE`.
+    """
     with open(path, "rb") as fh:
         fh.seek(STAMP_SIZE)
         return fh.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
@@ -92,6 +158,17 @@ def has_user_block(path: str | os.PathLike) -> bool:
 
 def verify_checksum(path: str | os.PathLike) -> bool:
     """Check a table file against its stamp; True if it carries a checksum (and matches).
+
+    Parameters
+    ----------
+    path
+        The table file.
+
+    Returns
+    -------
+    bool
+        ``True`` if the stamp carries a checksum and the file matches it, ``False`` if it
+        carries none (nothing to check).
 
     Raises
     ------
@@ -119,6 +196,15 @@ _METAS_LIMIT = 64
 
 
 def remember_meta(meta: Mapping[str, str]) -> None:
+    """Remember the metadata of a revision written or loaded here, by its ``write_id``.
+
+    Only the last few revisions are kept; metadata without a ``write_id`` is ignored.
+
+    Parameters
+    ----------
+    meta
+        The revision's metadata.
+    """
     wid = meta.get("write_id")
     if wid:
         _METAS[wid] = dict(meta)
@@ -128,7 +214,21 @@ def remember_meta(meta: Mapping[str, str]) -> None:
 
 
 def known_meta(path: Path, write_id: str) -> dict[str, str] | None:
-    """The metadata remembered for ``write_id`` if the file's stamp still carries it."""
+    """The metadata remembered for ``write_id`` if the file's stamp still carries it.
+
+    Parameters
+    ----------
+    path
+        The table file.
+    write_id
+        The write id the caller last saw.
+
+    Returns
+    -------
+    dict of str to str or None
+        A copy of the remembered metadata, or ``None`` if none is remembered for ``write_id``
+        or the file's stamp now carries another write id.
+    """
     known = _METAS.get(write_id) if write_id else None
     if known is not None and read_stamp(path) == write_id:
         return dict(known)

@@ -142,6 +142,19 @@ class TinyMotionNet3D(nn.Module):
         return flow.permute(0, 2, 1, 3, 4).reshape(n, 2 * t, h, w)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Flows of a batch of clips.
+
+        Parameters
+        ----------
+        x
+            ``(N, 3 * L, H, W)`` float32 normalised clips; ``H`` and ``W`` divisible by 8.
+
+        Returns
+        -------
+        list of torch.Tensor
+            Three flows, finest first: ``(N, 2 * (L - 1), H / s, W / s)`` float32 for
+            ``s = 2, 4, 8``, in pixels of that scale.
+        """
         n, c, h, w = x.shape
         x = x.reshape(n, c // 3, 3, h, w).permute(0, 2, 1, 3, 4)
         feats = []
@@ -165,7 +178,25 @@ FLOW_GENERATORS: dict[str, Callable[..., nn.Module]] = {
 
 
 def build_flow_generator(name: str, n_frames: int = 11) -> nn.Module:
-    """A randomly initialised flow generator by name (see :data:`FLOW_GENERATORS`)."""
+    """A randomly initialised flow generator by name (see :data:`FLOW_GENERATORS`).
+
+    Parameters
+    ----------
+    name
+        A name in :data:`FLOW_GENERATORS`.
+    n_frames
+        Frames per clip ``L`` (at least 2).
+
+    Returns
+    -------
+    torch.nn.Module
+        The network, on the CPU, in training mode.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown, or ``n_frames`` is below 2.
+    """
     try:
         cls = FLOW_GENERATORS[name]
     except KeyError:
@@ -180,7 +211,20 @@ def _grid(h: int, w: int, device: torch.device) -> torch.Tensor:
 
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Sample ``image`` (N, C, h, w) at ``p + flow(p)`` (flow (N, 2, h, w), pixels), bilinear,
-    border padding: the backward warp that makes ``warp(frame_{k+1}, flow_k) ~ frame_k``."""
+    border padding: the backward warp that makes ``warp(frame_{k+1}, flow_k) ~ frame_k``.
+
+    Parameters
+    ----------
+    image
+        ``(N, C, h, w)`` float tensor.
+    flow
+        ``(N, 2, h, w)`` float tensor: x and y displacement in pixels.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, C, h, w)``, the warped image.
+    """
     _, _, h, w = image.shape
     pos = _grid(h, w, image.device)[None] + flow
     gx = 2.0 * pos[:, 0] / max(w - 1, 1) - 1.0
@@ -205,6 +249,15 @@ def photometric_loss(
         ``(N, 3 * L, H, W)`` float32, the generator's input.
     flows
         The generator's output, finest first.
+    smooth_weight
+        Weight of the smoothness term relative to the reconstruction error.
+    scale_weights
+        Weight of each scale, finest first; scales beyond these are not used.
+
+    Returns
+    -------
+    torch.Tensor
+        The loss, a 0-d float tensor (differentiable).
     """
     n, c, h, w = clip.shape
     frames = clip.reshape(n, c // 3, 3, h, w)

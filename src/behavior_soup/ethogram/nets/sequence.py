@@ -44,7 +44,14 @@ class TGM(nn.Module):
         self.out = nn.Conv1d(channels * n_kernels, channels, 1)
 
     def kernels(self) -> torch.Tensor:
-        """``(n_kernels, length)``: each row sums to 1."""
+        """``(n_kernels, length)``: each row sums to 1.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(n_kernels, length)`` in the parameters' dtype and device: each kernel a softmax
+            mixture of the Gaussians, centred on the middle frame.
+        """
         half = (self.length - 1) / 2
         t = torch.arange(self.length, device=self.center.device, dtype=self.center.dtype) - half
         mu = torch.tanh(self.center) * half
@@ -54,6 +61,18 @@ class TGM(nn.Module):
         return torch.softmax(self.mix, dim=1) @ g
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Convolve each channel with the kernels in time and mix back to ``C`` channels.
+
+        Parameters
+        ----------
+        x
+            ``(N, C, T)`` float features, ``T`` frames (zero-padded at the edges).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(N, C, T)``.
+        """
         n, c, t = x.shape
         k = self.kernels()
         y = F.conv1d(x.reshape(n * c, 1, t), k[:, None, :], padding=self.length // 2)
@@ -101,7 +120,26 @@ class TGMJ(nn.Module):
 
     def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` ``(N, D, T)`` features and, for a residual model, ``prior`` ``(N, n_classes, T)``
-        the feature extractor's logits -> ``(N, n_classes, T)`` logits."""
+        the feature extractor's logits -> ``(N, n_classes, T)`` logits.
+
+        Parameters
+        ----------
+        x
+            ``(N, D, T)`` float features, ``T`` frames.
+        prior
+            ``(N, n_classes, T)`` the feature extractor's logits; required by a residual model,
+            ignored otherwise.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(N, n_classes, T)`` logits.
+
+        Raises
+        ------
+        ValueError
+            If the model is residual and ``prior`` is None.
+        """
         h0 = F.relu(self.reduce(self.dropout(x)))
         h = h0
         for layer in self.layers:

@@ -50,7 +50,29 @@ BACKBONES: dict[str, tuple[Callable[[int], tuple[nn.Module, int]], bool]] = {
 
 
 def build_backbone(name: str, in_channels: int) -> tuple[nn.Module, int, bool]:
-    """A randomly initialised backbone without its classifier: ``(module, width, is_3d)``."""
+    """A randomly initialised backbone without its classifier: ``(module, width, is_3d)``.
+
+    Parameters
+    ----------
+    name
+        A name in :data:`BACKBONES`.
+    in_channels
+        Input channels of the first convolution (3 for frames).
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The backbone, its classifier replaced by an identity, giving ``(N, width)`` features.
+    width : int
+        Feature width (512 for ResNet-18 and the 3-D ResNet-34, 2048 for ResNet-50).
+    is_3d : bool
+        Whether it takes ``(N, C, L, H, W)`` clips rather than ``(N, C, H, W)`` images.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown.
+    """
     try:
         builder, is3d = BACKBONES[name]
     except KeyError:
@@ -66,6 +88,24 @@ def load_backbone_weights(net: nn.Module, path: str | os.PathLike) -> list[str]:
     A first convolution whose input channels differ (a flow stream has ``2 * (L - 1)``) gets
     the file's filters averaged over their input channels and repeated, as is usual for
     flow streams. Returns the names of the backbone's parameters the file did not provide.
+
+    Parameters
+    ----------
+    net
+        The backbone (see :func:`build_backbone`); loaded in place.
+    path
+        The weight file: a ``state_dict``, or a dict holding one under ``"state_dict"``.
+
+    Returns
+    -------
+    list of str
+        Sorted names of the backbone's ``state_dict`` entries left as they were.
+
+    Raises
+    ------
+    ValueError
+        If a parameter's shape does not fit (after adapting the first convolution), or the
+        file shares no parameter name with the backbone.
     """
     state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
@@ -141,12 +181,37 @@ class HiddenTwoStream(nn.Module):
             p.requires_grad_(train_flow)
 
     def train(self, mode: bool = True) -> HiddenTwoStream:
+        """Set training mode, keeping a frozen flow generator in eval mode.
+
+        Parameters
+        ----------
+        mode
+            Training (``True``) or evaluation (``False``) mode.
+
+        Returns
+        -------
+        HiddenTwoStream
+            ``self``.
+        """
         super().train(mode)
         if not self.train_flow:
             self.flow_generator.eval()
         return self
 
     def forward(self, clip: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Features and logits of a batch of clips.
+
+        Parameters
+        ----------
+        clip
+            ``(N, 3 * L, H, W)`` float32 normalised clips.
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            ``spatial`` and ``flow`` ``(N, 512)`` features; ``spatial_logits``,
+            ``flow_logits`` and their mean ``logits`` ``(N, n_classes)``.
+        """
         n, c, h, w = clip.shape
         L = c // 3
         with torch.set_grad_enabled(self.train_flow and torch.is_grad_enabled()):

@@ -1,0 +1,260 @@
+"""The backends that run jobs: where one job runs on one trial, and how its run record is made.
+
+:func:`execute` (a row job) and :func:`execute_task` (a table-level task) run the work and
+return its run record without raising for a failure; :data:`BACKENDS` maps each backend name
+to the function that runs a batch of rows on it: ``local`` (this process), ``subprocess``
+(a fresh Python process per row, see :mod:`behavior_soup.jobs.worker`) and ``dask`` (a
+``dask.distributed`` cluster). :mod:`behavior_soup.jobs.runner` drives them and records the
+statuses in the table.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict
+from typing import Any, Literal
+
+from ..errors import require
+from ..provenance import now_iso
+from .context import TrialContext
+from .registry import get_job, get_task
+
+__all__ = ["BACKENDS", "Backend", "execute", "execute_task", "recorded", "run_in_subprocess"]
+
+Backend = Literal["local", "subprocess", "dask"]
+
+
+def recorded(head: Mapping[str, Any], call: Callable[[], Mapping[str, Any] | None]) -> dict[str, Any]:
+    """Run ``call`` and return its run record (``head`` plus where, when, how long, and the
+    summary or the error and traceback). Never raises for a failure of ``call``.
+
+    Parameters
+    ----------
+    head
+        The record's first fields (e.g. ``job``, ``params``, ``backend``).
+    call
+        The work to run; returns a JSON-serialisable summary mapping, or ``None``.
+
+    Returns
+    -------
+    dict
+        ``head`` plus ``host``, ``pid``, ``started``, ``status`` (``"done"`` or ``"failed"``),
+        ``summary`` or ``error`` and ``traceback``, ``duration_s`` (seconds) and ``updated``.
+    """
+    record: dict[str, Any] = {
+        **head,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": now_iso(),
+    }
+    t0 = time.perf_counter()
+    try:
+        summary = call() or {}
+        json.dumps(summary, default=str)
+        record.update(status="done", summary=dict(summary))
+    except Exception as exc:  # the row (or task) fails, the run goes on
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    record["duration_s"] = time.perf_counter() - t0
+    record["updated"] = now_iso()
+    return record
+
+
+def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
+    """Run one job on one trial and return its run record. Never raises for a job failure.
+
+    Parameters
+    ----------
+    job_name
+        A registered job name.
+    module
+        The module registering the job; imported first, so that a fresh worker process finds it.
+    ctx
+        The trial.
+    params
+        The job's parameters (checked here by the job's Params class, if it has one).
+    backend
+        Backend name, recorded in the run record.
+
+    Returns
+    -------
+    dict
+        The run record: ``job``, ``params``, ``backend``, ``host``, ``pid``, ``started``,
+        ``status`` (``"done"`` or ``"failed"``), ``summary`` (the job's returned dict) or
+        ``error`` and ``traceback``, ``duration_s`` (seconds) and ``updated``.
+    """
+
+    def call() -> Mapping[str, Any] | None:
+        importlib.import_module(module)  # registers the job in a fresh worker process
+        spec = get_job(job_name)
+        return spec.func(ctx, spec.check(params))
+
+    return recorded({"job": job_name, "params": dict(params), "backend": backend}, call)
+
+
+def execute_task(name: str, module: str, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
+    """Run one table-level task and return its run record; never raises for a task failure.
+
+    Parameters
+    ----------
+    name
+        A registered task name.
+    module
+        The module registering the task; imported first, so that a fresh worker process finds it.
+    params
+        Keyword arguments of the task.
+    backend
+        Backend name, recorded in the run record.
+
+    Returns
+    -------
+    dict
+        The run record: ``task``, ``params``, ``backend``, ``host``, ``pid``, ``started``,
+        ``status`` (``"done"`` or ``"failed"``), ``summary`` or ``error`` and ``traceback``,
+        ``duration_s`` (seconds) and ``updated``.
+    """
+
+    def call() -> Mapping[str, Any] | None:
+        importlib.import_module(module)  # registers the task in a fresh worker process
+        return get_task(name).func(**params)
+
+    return recorded({"task": name, "params": dict(params), "backend": backend}, call)
+
+
+def _run_local(
+    items: Sequence[tuple[TrialContext, dict]],
+    job_name: str,
+    module: str,
+    params: dict,
+    on_start: Callable,
+    on_done: Callable,
+    **_: Any,
+) -> None:
+    for ctx, _rec in items:
+        on_start(ctx)
+        on_done(ctx, execute(job_name, module, ctx, params, "local"))
+
+
+def run_in_subprocess(job_name: str, module: str, ctx: TrialContext | None, params: dict) -> dict[str, Any]:
+    """A row job (``ctx`` given) or a table-level task (``ctx`` None, ``job_name`` its target)
+    in a fresh Python process (``python -m behavior_soup.jobs.worker``).
+
+    Parameters
+    ----------
+    job_name
+        The registered job's name, or the task's name when ``ctx`` is ``None``.
+    module
+        The module registering it; the worker imports it first.
+    ctx
+        The trial of a row job; ``None`` for a table-level task.
+    params
+        The job's or task's parameters, JSON-serialisable.
+
+    Returns
+    -------
+    dict
+        The worker's run record (see :func:`execute` and :func:`execute_task`); if the
+        process fails without writing one, a ``"failed"`` record with its exit code and the
+        end of its stderr as ``traceback``.
+    """
+    with tempfile.TemporaryDirectory(prefix="behavior_soup_job_") as tmp:
+        spec = os.path.join(tmp, "spec.json")
+        result = os.path.join(tmp, "result.json")
+        body = (
+            {"job": job_name, "module": module, "ctx": asdict(ctx), "params": params}
+            if ctx is not None
+            else {"task": job_name, "module": module, "params": params}
+        )
+        with open(spec, "w") as fh:
+            json.dump(body, fh, default=str)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "behavior_soup.jobs.worker", spec, result],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode == 0 and os.path.exists(result):
+            with open(result) as fh:
+                return json.load(fh)
+        return {
+            ("job" if ctx is not None else "task"): job_name,
+            "params": params,
+            "backend": "subprocess",
+            "status": "failed",
+            "error": f"worker process exited with code {proc.returncode}",
+            "traceback": proc.stderr[-4000:],
+            "duration_s": time.perf_counter() - t0,
+            "updated": now_iso(),
+        }
+
+
+def _run_subprocess(items, job_name, module, params, on_start, on_done, n_workers=None, **_: Any) -> None:
+    with ThreadPoolExecutor(max_workers=n_workers or 1) as pool:
+        futures = {}
+        for ctx, _rec in items:
+            on_start(ctx)
+            futures[pool.submit(run_in_subprocess, job_name, module, ctx, params)] = ctx
+        for fut in as_completed(futures):
+            on_done(futures[fut], fut.result())
+
+
+def _run_dask(items, job_name, module, params, on_start, on_done, n_workers=None, client=None, **_: Any) -> None:
+    distributed = require("dask.distributed", "distributed", "the dask backend")
+    own = client is None
+    cluster = None
+    if own:
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers or min(4, os.cpu_count() or 1),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        client = distributed.Client(cluster)
+    try:
+        futures = {}
+        for ctx, _rec in items:
+            on_start(ctx)
+            fut = client.submit(
+                execute,
+                job_name,
+                module,
+                ctx,
+                params,
+                "dask",
+                pure=False,
+                key=f"{job_name}-{ctx.uuid}-{time.time_ns()}",
+            )
+            futures[fut] = ctx
+        for fut in distributed.as_completed(list(futures)):
+            ctx = futures[fut]
+            try:
+                rec = fut.result()
+            except Exception as exc:  # worker died, or the task could not be sent
+                rec = {
+                    "job": job_name,
+                    "params": params,
+                    "backend": "dask",
+                    "status": "failed",
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc(),
+                    "duration_s": 0.0,
+                    "updated": now_iso(),
+                }
+            on_done(ctx, rec)
+    finally:
+        if own:
+            client.close()
+            cluster.close()
+
+
+#: Backend name -> runner function.
+BACKENDS: dict[str, Callable[..., None]] = {"local": _run_local, "subprocess": _run_subprocess, "dask": _run_dask}
