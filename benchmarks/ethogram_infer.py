@@ -102,6 +102,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=0, help="clips per batch (0: 16 on CPU, 64 on GPU)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument(
+        "--lossless", action="store_true", help="lossless sample videos (default: lossy, as cameras record them)"
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -115,7 +118,15 @@ def main() -> None:
         tmp = Path(tmp)
         for mode in args.modes:
             n = frames.get(mode, 64)
-            sd = make_sample_data(tmp / mode / "raw", n_animals=1, n_trials=2, n_frames=n, size=(224, 224), ephys=False)
+            sd = make_sample_data(
+                tmp / mode / "raw",
+                n_animals=1,
+                n_trials=2,
+                n_frames=n,
+                size=(224, 224),
+                ephys=False,
+                lossless=args.lossless,
+            )
             df = bs.create_df(tmp / mode / "t.h5", raw_root=sd.root)
             df.behavior.add_item("m1")
             ctxs = [TrialContext.from_row(r, df.behavior.info) for _, r in df.iterrows()]

@@ -314,6 +314,7 @@ def make_sample_data(
     ephys: bool = True,
     ephys_frames: int = 40000,
     ephys_shape: tuple[int, int] = (16, 16),
+    lossless: bool = True,
 ) -> SampleData:
     """Write the sample raw-data tree under ``root`` (created; must be empty or absent).
 
@@ -346,6 +347,9 @@ def make_sample_data(
         Frames of the white-noise stimulus movie (shown at 60 fps from 0.5 s).
     ephys_shape
         ``(H, W)`` of the stimulus movie, in stimulus pixels.
+    lossless
+        Lossless H.264 videos (the default: the same frames in every run); False writes lossy
+        ones (CRF 17) like a camera's, whose decoded frames may differ between runs.
 
     Returns
     -------
@@ -377,8 +381,8 @@ def make_sample_data(
                 labels = _segments(rng, n_frames)
                 sim = _simulate(rng, labels, size)
                 front, side = _render(sim, labels, size, rng)
-                write_video(d / f"front_v{t:03d}.mp4", front, fps, lossless=True)
-                write_video(d / f"side_v{t:03d}.mp4", side, fps, lossless=True)
+                write_video(d / f"front_v{t:03d}.mp4", front, fps, lossless=lossless)
+                write_video(d / f"side_v{t:03d}.mp4", side, fps, lossless=lossless)
                 onehot = np.eye(len(BEHAVIORS), dtype=np.int64)[labels]
                 (d / "labels").mkdir(parents=True, exist_ok=True)
                 pd.DataFrame(onehot, columns=list(BEHAVIORS)).to_csv(d / "labels" / f"trial_{t:03d}.csv")

@@ -16,6 +16,9 @@ pytest.importorskip("deeplabcut")
 pytestmark = pytest.mark.timeout(1800)  # CPU training; slower when the machine is shared
 
 TRAIN_TRIALS = (1, 2, 3, 4)
+#: Random-init cspnext_s needs about this many epochs on 150 labelled frames; 30 left the
+#: tail base of the grooming frames (forepaws over the face) 17 px off at the 95th percentile.
+EPOCHS = 40
 HELD_OUT = 5
 
 
@@ -34,13 +37,13 @@ def trained(tmp_path_factory):
     }
     cfg = make_dlc_project(tmp / "exp" / "dlc", "synthetic", "bs", labels, BODYPARTS)
     model = df.pose.register_model(cfg, shuffle=1)
-    ev = df.pose.train(model.name, epochs=30, batch_size=16, device="cpu", seed=0)
+    ev = df.pose.train(model.name, epochs=EPOCHS, batch_size=16, device="cpu", seed=0)
     return sd, df, model, ev
 
 
 def test_training_is_recorded_with_the_model(trained):
     _, df, model, ev = trained
-    assert ev["net_type"] == "cspnext_s" and ev["evaluated_epochs"] == 30
+    assert ev["net_type"] == "cspnext_s" and ev["evaluated_epochs"] == EPOCHS
     assert 0 < ev["test_rmse_px"] < 6 and 0 < ev["train_rmse_px"] < 6
     m = bs.load_df(df.paths.table_path).pose.models().set_index("name").loc[model.name]
     assert m["test_rmse_px"] == ev["test_rmse_px"] and m["net_type"] == "cspnext_s"
@@ -75,8 +78,8 @@ def get_scorer(df, name):
 
 def test_training_resumes_from_the_last_snapshot(trained):
     _, df, model, _ = trained
-    ev = df.pose.train(model.name, epochs=31, batch_size=16, device="cpu")
-    assert ev["resumed_from_epoch"] == 30 and ev["evaluated_epochs"] == 31
+    ev = df.pose.train(model.name, epochs=EPOCHS + 1, batch_size=16, device="cpu")
+    assert ev["resumed_from_epoch"] == EPOCHS and ev["evaluated_epochs"] == EPOCHS + 1
 
 
 def test_unknown_model_and_cuda_without_gpu(trained):
