@@ -252,6 +252,19 @@ class Trainer:
 
     # ------------------------------------------------------------------------- the skeleton
 
+    def step(self, loss: Any) -> float:
+        """One optimiser step on ``loss`` (a scalar tensor) for :meth:`run_epoch`.
+
+        Returns
+        -------
+        float
+            The loss's value.
+        """
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
     def run(self) -> dict[str, Any]:
         """Train, register and summarise.
 

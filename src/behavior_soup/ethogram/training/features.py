@@ -168,10 +168,7 @@ class FeatureTrainer(Trainer):
             x = clips(self.frames, by, self.spec.n_frames, self.flow["norm"], self.dev)
             x = augment_clips(x, self.augmentation, rng)
             loss = self.loss_fn(self.model(x)["logits"], self._targets(by))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            losses.append(loss.item())
+            losses.append(self.step(loss))
         return {"train_loss": float(np.mean(losses))}
 
     def validate(self) -> tuple[float, dict[str, Any], dict[str, Any]]:

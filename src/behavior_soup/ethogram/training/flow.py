@@ -117,10 +117,7 @@ class FlowTrainer(Trainer):
         losses = []
         for by in batches(self.train_items, self.config.batch_size, rng, self.config.steps_per_epoch):
             loss, _ = self._loss(by)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            losses.append(loss.item())
+            losses.append(self.step(loss))
         return {"train_loss": float(np.mean(losses))}
 
     def validate(self) -> tuple[float, dict[str, Any], dict[str, Any]]:

@@ -184,10 +184,7 @@ class SequenceTrainer(Trainer):
                 keep = torch.from_numpy(stream_mask(len(x), cfg.stream_dropout, rng)).to(dev)
                 x = x * keep.repeat_interleave(x.shape[1] // 2, dim=1)[:, :, None]
             loss = self._loss(self.model(x, prior), y)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            losses.append(loss.item())
+            losses.append(self.step(loss))
         return {"train_loss": float(np.mean(losses))}
 
     def validate(self) -> tuple[float, dict[str, Any], dict[str, Any]]:
