@@ -10,6 +10,7 @@ statuses in the table.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from typing import Any, Literal
@@ -29,7 +30,16 @@ from ..provenance import now_iso
 from .context import TrialContext
 from .registry import get_job, get_task
 
-__all__ = ["BACKENDS", "Backend", "execute", "execute_task", "recorded", "run_in_subprocess"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "dask_client",
+    "execute",
+    "execute_task",
+    "recorded",
+    "run_in_subprocess",
+    "run_task_on_dask",
+]
 
 Backend = Literal["local", "subprocess", "dask"]
 
@@ -207,23 +217,95 @@ def _run_subprocess(items, job_name, module, params, on_start, on_done, n_worker
             on_done(futures[fut], fut.result())
 
 
+@contextlib.contextmanager
+def dask_client(n_workers: int | None = None, client: Any = None) -> Iterator[Any]:
+    """``client``, or a client of a new ``LocalCluster`` of ``n_workers`` single-threaded
+    processes (closed when the block ends).
+
+    Parameters
+    ----------
+    n_workers
+        Worker processes of a new local cluster (default: up to 4, one per CPU).
+    client
+        A ``dask.distributed.Client`` to use as it is.
+
+    Yields
+    ------
+    dask.distributed.Client
+        The client to submit to.
+
+    Raises
+    ------
+    MissingDependencyError
+        If dask.distributed is not installed.
+    """
+    distributed = require("dask.distributed", "distributed", "the dask backend")
+    if client is not None:
+        yield client
+        return
+    cluster = distributed.LocalCluster(
+        n_workers=n_workers or min(4, os.cpu_count() or 1),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+    )
+    own = distributed.Client(cluster)
+    try:
+        yield own
+    finally:
+        own.close()
+        cluster.close()
+
+
+def _lost(head: Mapping[str, Any], exc: Exception) -> dict[str, Any]:
+    """The run record of work whose worker died or could not be reached."""
+    return {
+        **head,
+        "backend": "dask",
+        "status": "failed",
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc(),
+        "duration_s": 0.0,
+        "updated": now_iso(),
+    }
+
+
+def run_task_on_dask(name: str, module: str, params: dict, n_workers: int | None = None, client: Any = None) -> dict:
+    """A table-level task on a dask cluster (see :func:`dask_client`); returns its run record.
+
+    Parameters
+    ----------
+    name
+        The registered task's name.
+    module
+        The module registering it; the worker imports it first.
+    params
+        The task's keyword arguments.
+    n_workers
+        Worker processes of a new local cluster, when no ``client`` is given (default 1).
+    client
+        A ``dask.distributed.Client`` to run on.
+
+    Returns
+    -------
+    dict
+        The run record (see :func:`execute_task`); a failed one if the worker was lost.
+    """
+    with dask_client(n_workers or 1, client) as c:
+        fut = c.submit(execute_task, name, module, params, "dask", pure=False, key=f"{name}-{time.time_ns()}")
+        try:
+            return fut.result()
+        except Exception as exc:  # worker died, or the task could not be sent
+            return _lost({"task": name, "params": params}, exc)
+
+
 def _run_dask(items, job_name, module, params, on_start, on_done, n_workers=None, client=None, **_: Any) -> None:
     distributed = require("dask.distributed", "distributed", "the dask backend")
-    own = client is None
-    cluster = None
-    if own:
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers or min(4, os.cpu_count() or 1),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
-        client = distributed.Client(cluster)
-    try:
+    with dask_client(n_workers, client) as c:
         futures = {}
         for ctx, _rec in items:
             on_start(ctx)
-            fut = client.submit(
+            fut = c.submit(
                 execute,
                 job_name,
                 module,
@@ -239,21 +321,8 @@ def _run_dask(items, job_name, module, params, on_start, on_done, n_workers=None
             try:
                 rec = fut.result()
             except Exception as exc:  # worker died, or the task could not be sent
-                rec = {
-                    "job": job_name,
-                    "params": params,
-                    "backend": "dask",
-                    "status": "failed",
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "traceback": traceback.format_exc(),
-                    "duration_s": 0.0,
-                    "updated": now_iso(),
-                }
+                rec = _lost({"job": job_name, "params": params}, exc)
             on_done(ctx, rec)
-    finally:
-        if own:
-            client.close()
-            cluster.close()
 
 
 #: Backend name -> runner function.

@@ -26,7 +26,7 @@ import pandas as pd
 from ..params import Params
 from .runner import run_row, run_rows
 
-__all__ = ["row_job", "table_job"]
+__all__ = ["row_job", "table_job", "table_task"]
 
 RowsOf = Callable[[pd.DataFrame, Params], pd.DataFrame]
 
@@ -161,4 +161,93 @@ def row_job(job: str, params: type[Params], *, summary: str = "") -> Callable[..
         "dict\n    The run's summary row: uuid, ids, status, duration_s, error.",
         "",
     )
+    return method
+
+
+_TASK_OPTIONS = {k: _TABLE_OPTIONS[k] for k in ("rows", "backend", "progress", "n_workers", "client", "lock_timeout")}
+_TASK_OPTIONS["backend"] = ("local", '"local", "subprocess" or "dask" (one worker; see :func:`run_task`)')
+TaskArgs = Callable[[pd.DataFrame, Params, float | None], dict[str, Any]]
+
+
+def table_task(
+    task: str,
+    params: type[Params],
+    *,
+    args: TaskArgs,
+    rows: RowsOf | None = None,
+    check: Callable[[pd.DataFrame, Params], None] | None = None,
+    rows_doc: str = "every trial",
+    summary: str = "",
+    returns: str = "dict\n    The task's summary.",
+) -> Callable[..., Any]:
+    """A DataFrame accessor method running the table-level ``task`` on rows of the table.
+
+    The task receives ``contexts`` (the rows, as :class:`TrialContext` dicts), ``params``
+    (the checked parameters as a dict), ``progress`` and what ``args`` adds. The method
+    raises :class:`~behavior_soup.errors.JobError` carrying the task's error if it fails,
+    refreshes the table, and returns the task's summary.
+
+    Parameters
+    ----------
+    task
+        The registered task the method runs.
+    params
+        The task's :class:`~behavior_soup.params.Params` class; its fields become the
+        method's parameters, followed by the keyword-only options ``rows``, ``backend``,
+        ``progress``, ``n_workers``, ``client`` and ``lock_timeout``.
+    args
+        ``args(df, p, lock_timeout) -> dict``: the task's other arguments (table path, output
+        folder, ...).
+    rows
+        ``rows(df, p) -> DataFrame``: the rows when the caller gives none; ``None``: every row.
+    check
+        ``check(rows, p)``: cheap checks of the rows chosen, raising before the task starts.
+    rows_doc
+        What ``rows`` selects, for the docstring.
+    summary
+        First paragraph of the method's docstring.
+    returns
+        The docstring's ``Returns`` section body.
+
+    Returns
+    -------
+    callable
+        The method, with a signature and a numpydoc docstring built from ``params``.
+    """
+    from dataclasses import asdict
+
+    from .. import store
+    from ..errors import JobError
+    from .context import TrialContext
+    from .runner import run_task
+
+    sig = _signature(params, _TASK_OPTIONS)
+
+    def method(*a: Any, **kw: Any) -> Any:
+        self, values, opts = _split(sig, _TASK_OPTIONS, a, kw)
+        df = self._df
+        p = params(**values).resolve(df)
+        subset = opts["rows"]
+        if subset is None:
+            subset = rows(df, p) if rows is not None else df
+        if check is not None:
+            check(subset, p)
+        info = store.table_info(df)
+        lock_timeout = opts["lock_timeout"]
+        contexts = [asdict(TrialContext.from_row(r, info, lock_timeout=lock_timeout)) for _, r in subset.iterrows()]
+        task_params = {
+            "contexts": contexts,
+            "params": p.to_dict(),
+            "progress": bool(opts["progress"]),
+            **args(df, p, lock_timeout),
+        }
+        rec = run_task(task, task_params, backend=opts["backend"], n_workers=opts["n_workers"], client=opts["client"])
+        store.refresh(df, lock_timeout)
+        if rec["status"] != "done":
+            raise JobError(f"expected {task!r} to finish, it failed: {rec.get('error')}")
+        return rec["summary"]
+
+    method.__signature__ = sig  # type: ignore[attr-defined]
+    method.__name__ = method.__qualname__ = task
+    method.__doc__ = _doc(summary or f"Run the {task!r} task on the table.", params, _TASK_OPTIONS, returns, rows_doc)
     return method

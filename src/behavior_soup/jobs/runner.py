@@ -35,7 +35,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
@@ -43,7 +43,7 @@ from .. import schema, store
 from ..errors import JobError
 from ..params import Params
 from ..provenance import now_iso
-from .backends import BACKENDS, Backend, execute, execute_task, run_in_subprocess
+from .backends import BACKENDS, Backend, execute, execute_task, run_in_subprocess, run_task_on_dask
 from .context import TrialContext
 from .registry import get_job, get_task
 
@@ -52,7 +52,14 @@ __all__ = ["BACKENDS", "Backend", "execute", "execute_task", "run_job", "run_row
 log = logging.getLogger(__name__)
 
 
-def run_task(task: str, params: Mapping[str, Any], *, backend: Literal["local", "subprocess"] = "local") -> dict:
+def run_task(
+    task: str,
+    params: Mapping[str, Any],
+    *,
+    backend: Backend = "local",
+    n_workers: int | None = None,
+    client: Any = None,
+) -> dict:
     """Run a registered table-level task (see :func:`behavior_soup.jobs.register_task`)
     through the same machinery as row jobs.
 
@@ -63,8 +70,13 @@ def run_task(task: str, params: Mapping[str, Any], *, backend: Literal["local", 
     params
         Keyword arguments of the task; JSON-serialisable (they are recorded).
     backend
-        ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process: its memory,
-        GPU memory included, is returned when it ends).
+        ``"local"`` (this process), ``"subprocess"`` (a fresh Python process: its memory,
+        GPU memory included, is returned when it ends) or ``"dask"`` (one dask worker: a
+        local cluster's, or ``client``'s, e.g. a SLURM job's).
+    n_workers
+        Ignored but for ``"dask"`` without a client: workers of the local cluster (default 1).
+    client
+        A ``dask.distributed.Client`` to run on, for ``"dask"``.
 
     Returns
     -------
@@ -72,8 +84,8 @@ def run_task(task: str, params: Mapping[str, Any], *, backend: Literal["local", 
         The run record: status, parameters, times, the task's summary, or the error and
         traceback of a failure.
     """
-    if backend not in ("local", "subprocess"):
-        raise ValueError(f"expected backend 'local' or 'subprocess' for a task, got {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"expected backend in {list(BACKENDS)} for a task, got {backend!r}")
     spec = get_task(task)
     params = dict(params)
     try:
@@ -82,6 +94,8 @@ def run_task(task: str, params: Mapping[str, Any], *, backend: Literal["local", 
         raise ValueError(f"expected JSON-serialisable task parameters, got {params!r}: {exc}") from exc
     if backend == "local":
         rec = execute_task(task, spec.module, params, "local")
+    elif backend == "dask":
+        rec = run_task_on_dask(task, spec.module, params, n_workers, client)
     else:
         rec = run_in_subprocess(task, spec.module, None, params)
     if rec["status"] == "failed":

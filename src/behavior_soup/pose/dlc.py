@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._console import captured
 from .._torch import resolve_device
 from ..errors import DataFormatError, ItemNotFoundError, require
 from .data import PoseData
@@ -33,9 +34,29 @@ CPU_NET = "cspnext_s"
 GPU_NET = "resnet_50"
 
 
+class _Quiet:
+    """DeepLabCut's API with its console output (prints, its console log handler) sent to
+    this module's logger; see :func:`behavior_soup._console.captured`."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        func = getattr(self._module, name)
+        if not callable(func):
+            return func
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with captured(log):
+                return func(*args, **kwargs)
+
+        return call
+
+
 def _deeplabcut() -> Any:
-    dlc = require("deeplabcut", "pose", "DeepLabCut training and inference")
-    return dlc
+    with captured(log):
+        dlc = require("deeplabcut", "pose", "DeepLabCut training and inference")
+    return _Quiet(dlc)
 
 
 def default_net_type(device: str) -> str:
@@ -226,7 +247,7 @@ def _evaluate(dlc: Any, config: Path, cfg: dict, shuffle: int, trainingsetindex:
     import pandas as pd
 
     dlc.evaluate_network(
-        str(config), Shuffles=[shuffle], trainingsetindex=trainingsetindex, device=device, show_errors=False
+        str(config), shuffles=[shuffle], trainingsetindex=trainingsetindex, device=device, show_errors=False
     )
     combined = config.parent / f"evaluation-results-pytorch/iteration-{cfg['iteration']}/CombinedEvaluation-results.csv"
     res = pd.read_csv(combined)
