@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram]"
+	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,moseq]" -c constraints/moseq.txt
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -105,7 +105,47 @@ def _demo_ethogram(df, sd, progress: bool, epochs: int) -> None:
     print(f"  held-out {held['animal_id']}/{held['session_id']}/trial {held['trial_id']}: F1 {scores}")
 
 
-def _demo(out: Path, progress: bool, dlc_epochs: int = 0, ethogram_epochs: int = 0) -> int:
+def _demo_moseq(df, sd, progress: bool, iters: int) -> None:
+    import importlib.util
+
+    if iters <= 0:
+        return
+    if importlib.util.find_spec("keypoint_moseq") is None:
+        print("moseq: keypoint-moseq is not installed (pip install 'behavior_soup[moseq]'); skipping")
+        return
+    from sklearn.metrics import normalized_mutual_info_score
+
+    t0 = time.perf_counter()
+    rows = df[df["exp_type"] == "table"]
+    fit = df.moseq.fit(
+        name="demo",
+        pose_model="dlc_import",
+        kappa_ar=1e4,
+        ar_iters=iters,
+        kappa_full=1e3,
+        full_iters=iters,
+        rows=rows,
+        progress=progress,
+    )
+    runs = df.moseq.infer(model="demo", num_iters=100, rows=rows, progress=progress)
+    print(
+        f"moseq: fitted on {len(rows)} trials ({iters} AR-HMM + {iters} full iterations, latent dim "
+        f"{fit['latent_dim']}) in {time.perf_counter() - t0:.0f} s: {fit['n_syllables']} syllables, median "
+        f"{fit['median_duration_ms']:.0f} ms; syllables inferred for {(runs['status'] == 'done').sum()}/{len(runs)} trials"
+    )
+    truth, found = [], []
+    for _, row in rows.iterrows():
+        syl = row.moseq.result("demo")["syllable"].to_numpy()
+        truth.append(sd.truth(row["animal_id"], row["session_id"], int(row["trial_id"]))["labels"])
+        found.append(syl)
+        used = np.bincount(syl)
+        top = ", ".join(f"{i}: {used[i] / len(syl):.0%}" for i in np.argsort(used)[::-1][:3] if used[i])
+        print(f"  {row['animal_id']}/{row['session_id']}/trial {row['trial_id']}: syllables {top}")
+    nmi = normalized_mutual_info_score(np.concatenate(truth), np.concatenate(found))
+    print(f"  syllables vs the true behaviors: normalized mutual information {nmi:.2f}")
+
+
+def _demo(out: Path, progress: bool, dlc_epochs: int = 0, ethogram_epochs: int = 0, moseq_iters: int = 0) -> int:
     import behavior_soup as bs
     from behavior_soup.sample_data import make_sample_data
 
@@ -154,6 +194,7 @@ def _demo(out: Path, progress: bool, dlc_epochs: int = 0, ethogram_epochs: int =
         )
     _demo_pose(df, sd, raw, progress, dlc_epochs)
     _demo_ethogram(df, sd, progress, ethogram_epochs)
+    _demo_moseq(df, sd, progress, moseq_iters)
     print(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs under {bs.load_df(table).paths.output_root}")
     return 0
 
@@ -217,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         default=12,
         help="train the fast-mode ethogram models this many epochs and write ethograms (0: skip; needs [ethogram])",
     )
+    p_demo.add_argument(
+        "--moseq-iters",
+        type=int,
+        default=30,
+        help="fit keypoint-MoSeq on the sample pose with this many AR-HMM and full iterations (0: skip; needs [moseq])",
+    )
     p_info = sub.add_parser("info", help="summarise a trial table")
     p_info.add_argument("table", type=Path)
     args = parser.parse_args(argv)
@@ -227,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "demo":
-            return _demo(args.out, not args.no_progress, args.dlc_epochs, args.ethogram_epochs)
+            return _demo(args.out, not args.no_progress, args.dlc_epochs, args.ethogram_epochs, args.moseq_iters)
         return _info(args.table)
     except (BehaviorSoupError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,6 +15,8 @@ def test_demo_and_info(tmp_path):
             "--no-progress",
             "--ethogram-epochs",
             "1",
+            "--moseq-iters",
+            "3",
         ],
         capture_output=True,
         text=True,
@@ -26,6 +28,8 @@ def test_demo_and_info(tmp_path):
     assert "corr with true kernel" in r.stdout
     assert "tracked head_from_ears on 9/9 trials" in r.stdout
     assert "ethograms written for 9/9 trials" in r.stdout and "held-out m3/2024-01-05/trial 3: F1 still" in r.stdout
+    if "keypoint-moseq is not installed" not in r.stdout:
+        assert "syllables inferred for 9/9 trials" in r.stdout and "normalized mutual information" in r.stdout
     r = subprocess.run(
         [sys.executable, "-m", "behavior_soup.cli", "info", str(out / "tables" / "behavior.h5")],
         capture_output=True,

@@ -34,7 +34,14 @@ def moseq_table(tmp_path_factory):
     for a in sd.animals:
         df.behavior.add_item(animal_id=a, exp_type="table")
     for _, row in df.iterrows():
-        pose = root / "raw" / row["animal_id"] / row["session_id"] / "pose" / f"front_v{row['trial_id']:03d}{DLC_SCORER}.h5"
+        pose = (
+            root
+            / "raw"
+            / row["animal_id"]
+            / row["session_id"]
+            / "pose"
+            / f"front_v{row['trial_id']:03d}{DLC_SCORER}.h5"
+        )
         assert row.pose.load(pose, name="dlc")["status"] == "done"
     return df, sd
 
@@ -140,7 +147,9 @@ def test_resume_gives_the_uninterrupted_fit(moseq_table, monkeypatch):
             (ka,), (kb,) = list(a["model_snapshots"]), list(b["model_snapshots"])
             assert ka == kb == "8"
             for key in ("states/z", "states/x", "params/Ab", "params/Q", "params/pi"):
-                np.testing.assert_array_equal(a[f"model_snapshots/{ka}/{key}"][()], b[f"model_snapshots/{kb}/{key}"][()])
+                np.testing.assert_array_equal(
+                    a[f"model_snapshots/{ka}/{key}"][()], b[f"model_snapshots/{kb}/{key}"][()]
+                )
 
 
 def test_bad_input_is_refused_before_anything_runs(fitted, tmp_path):
@@ -172,10 +181,40 @@ def test_inference_refuses_other_keypoints_and_writes_nothing(fitted, tmp_path):
     write_dlc_pose(other, truth, np.ones(truth.shape[:2]), scorer="DLC_resnet50_elsewhereshuffle1_5")
     gone = tmp_path / "gone.h5"
     write_dlc_pose(gone, np.full_like(truth, np.nan), np.zeros(truth.shape[:2]))
-    for path, name in ((other, "dlc"), (gone, "dlc")):
-        assert row.pose.load(path, name=name)["status"] == "done"
-        before = row.outputs.read("moseq/m")["syllable"].copy()
-        r = row.moseq.infer(model="m", num_iters=5)
-        assert r["status"] == "failed"
-        assert ("elsewhere" in r["error"]) if path is other else ("all missing" in r["error"])
-        np.testing.assert_array_equal(row.outputs.read("moseq/m")["syllable"], before)  # the old result stays
+    from behavior_soup.store import table_info
+
+    original = f"{table_info(df).raw_root}/{row['animal_id']}/{row['session_id']}/pose/front_v{row['trial_id']:03d}{DLC_SCORER}.h5"
+    try:
+        for path in (other, gone):
+            assert row.pose.load(path, name="dlc")["status"] == "done"
+            before = row.outputs.read("moseq/m")["syllable"].copy()
+            r = row.moseq.infer(model="m", num_iters=5)
+            assert r["status"] == "failed"
+            assert ("elsewhere" in r["error"]) if path is other else ("all missing" in r["error"])
+            np.testing.assert_array_equal(row.outputs.read("moseq/m")["syllable"], before)  # the old result stays
+    finally:
+        assert row.pose.load(original, name="dlc")["status"] == "done"
+
+
+def test_grid_movies_trajectories_and_kappa_scan(fitted):
+    df, _, _, _ = fitted
+    out = df.moseq.grid_movies("m", rows=2, cols=2)
+    assert out["movies"] and not out["keypoints_only"]
+    from behavior_soup.video import probe
+
+    first = next(iter(out["movies"].values()))
+    assert probe(first).n_frames > 10
+    recorded = df.moseq.model("m")["grid_movies"]
+    assert {int(k) for k in recorded} == set(out["movies"]) and not any(v.startswith("/") for v in recorded.values())
+    files = df.moseq.trajectory_plots("m", sampling_options={"n_neighbors": 5})
+    assert any(f.endswith("all_trajectories.pdf") for f in files)
+    with pytest.raises(DataFormatError, match="instances"):
+        df.moseq.trajectory_plots("m", sampling_options={"n_neighbors": 10**6})
+    pytest.importorskip("dask.distributed")
+    scan = df.moseq.kappa_scan(
+        pose_model="dlc", kappas=(1e2, 1e6), ar_iters=10, rows=df.iloc[:3], progress=False, backend="dask"
+    )
+    short, long = (r["median_duration_ms"] for r in scan["rows"])
+    assert short < long  # stickier transitions, longer syllables
+    assert scan["best_kappa"] in (1e2, 1e6) and scan["plot"].endswith(".png")
+    assert "kappa_scan" not in df.moseq.models()["name"].tolist()

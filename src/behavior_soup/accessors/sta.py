@@ -14,8 +14,14 @@ from ._common import check_table, info_of
 
 
 def recording_rows(df: pd.DataFrame, p: object = None) -> pd.DataFrame:
-    """The recording trials of ``df`` (``exp_type == "ephys"``); ``p``, the job's parameters,
-    is unused.
+    """The recording trials of ``df`` (``exp_type == "ephys"``).
+
+    Parameters
+    ----------
+    df
+        The trial table.
+    p
+        The job's parameters (unused).
 
     Returns
     -------

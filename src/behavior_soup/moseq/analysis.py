@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ItemNotFoundError, OutputsError
+from ..errors import DataFormatError, ItemNotFoundError, OutputsError
 from ..jobs import TrialContext
 from ._kpms import load, quiet
 from .data import gather, recording_name
@@ -237,18 +237,33 @@ def trajectory_plots(contexts: Sequence[TrialContext], entry: dict[str, Any], ou
     -------
     list of str
         The files written.
+
+    Raises
+    ------
+    DataFormatError
+        If no syllable has enough instances (keypoint-moseq's ``sampling_options``
+        ``n_neighbors``, 50 by default).
     """
     kpms = load()
     results, _, kp = _inputs(contexts, entry)
     out.mkdir(parents=True, exist_ok=True)
     opts = {"save_gifs": False, "interactive": False, "fps": kp.fps, **kwargs}
     with quiet():
-        kpms.generate_trajectory_plots(
-            kp.coordinates,
-            results,
-            output_dir=str(out),
-            bodyparts=list(kp.bodyparts),
-            use_bodyparts=entry["use_bodyparts"],
-            **opts,
-        )
+        try:
+            kpms.generate_trajectory_plots(
+                kp.coordinates,
+                results,
+                output_dir=str(out),
+                bodyparts=list(kp.bodyparts),
+                use_bodyparts=entry["use_bodyparts"],
+                **opts,
+            )
+        except ValueError as exc:
+            if "sufficient instances" not in str(exc):
+                raise
+            n = opts.get("sampling_options", {}).get("n_neighbors", 50)
+            raise DataFormatError(
+                f"expected at least {n} instances of a syllable in the trials' results to average its trajectory, "
+                f"found none with so many; use more trials, or pass sampling_options={{'n_neighbors': ...}}"
+            ) from None
     return sorted(str(p) for p in out.rglob("*") if p.is_file())

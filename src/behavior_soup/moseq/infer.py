@@ -65,7 +65,29 @@ def _check_pose(ctx: TrialContext, entry: dict[str, Any], bodyparts: tuple[str, 
 
 @register_job("moseq_infer", "moseq", params=InferParams)
 def moseq_infer_job(ctx: TrialContext, p: InferParams) -> dict[str, Any]:
-    """Syllables of one trial from a registered MoSeq model."""
+    """Syllables of one trial from a registered MoSeq model.
+
+    Parameters
+    ----------
+    ctx
+        The trial.
+    p
+        The model's name and the Gibbs iterations.
+
+    Returns
+    -------
+    dict
+        ``n_frames`` and ``n_syllables`` (distinct syllables in the trial).
+
+    Raises
+    ------
+    ItemNotFoundError
+        Unknown model, a missing checkpoint, or no keypoints of the model's pose source.
+    DataFormatError
+        Other bodyparts than the fit's, or all keypoints missing.
+    ModelError
+        Keypoints made by another pose model than the fit's.
+    """
     entry = get_model(ctx.table_path, p.model)
     ck = checkpoint_path(ctx.table_path, entry)
     if not ck.is_file():

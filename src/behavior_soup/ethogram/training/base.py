@@ -253,7 +253,12 @@ class Trainer:
     # ------------------------------------------------------------------------- the skeleton
 
     def step(self, loss: Any) -> float:
-        """One optimiser step on ``loss`` (a scalar tensor) for :meth:`run_epoch`.
+        """One optimiser step on ``loss`` for :meth:`run_epoch`.
+
+        Parameters
+        ----------
+        loss
+            A scalar torch tensor with a graph back to the model's parameters.
 
         Returns
         -------
