@@ -82,6 +82,29 @@ def _fps(ctx: TrialContext, view: str) -> float | None:
         return None
 
 
+def _no_keypoints(ctx: TrialContext, source: str, view: str) -> ItemNotFoundError:
+    return ItemNotFoundError(
+        f"expected stored keypoints {pose_key(source, view)!r} for {ctx.label}, found none; "
+        "make them with row.pose.load(...) or row.pose.infer(...), or choose other rows"
+    )
+
+
+def _check_parts(
+    ctx: TrialContext, source: str, parts: Sequence[str], first: Sequence[str] | None, needed: Sequence[str]
+) -> None:
+    """``parts`` (a trial's bodyparts) equal the first trial's, or, for the first, hold ``needed``."""
+    if first is None:
+        missing = [b for b in needed if b not in parts]
+        if missing:
+            raise DataFormatError(
+                f"expected bodyparts {missing} in the {source!r} keypoints of {ctx.label}, found only {list(parts)}"
+            )
+    elif list(parts) != list(first):
+        raise DataFormatError(
+            f"expected the bodyparts {list(first)} in every trial, found {list(parts)} in {ctx.label}"
+        )
+
+
 def gather(
     contexts: Sequence[TrialContext],
     source: str,
@@ -130,22 +153,9 @@ def gather(
         try:
             pose = read_pose(ctx, source, view)
         except OutputsError:
-            raise ItemNotFoundError(
-                f"expected stored keypoints {pose_key(source, view)!r} for {ctx.label}, found none; "
-                "make them with row.pose.load(...) or row.pose.infer(...), or choose other rows"
-            ) from None
-        if bodyparts is None:
-            bodyparts = pose.bodyparts
-            missing = [b for b in needed if b not in bodyparts]
-            if missing:
-                raise DataFormatError(
-                    f"expected bodyparts {missing} in the {source!r} keypoints of {ctx.label}, "
-                    f"found only {list(bodyparts)}"
-                )
-        elif pose.bodyparts != bodyparts:
-            raise DataFormatError(
-                f"expected the bodyparts {list(bodyparts)} in every trial, found {list(pose.bodyparts)} in {ctx.label}"
-            )
+            raise _no_keypoints(ctx, source, view) from None
+        _check_parts(ctx, source, pose.bodyparts, bodyparts, needed)
+        bodyparts = bodyparts or pose.bodyparts
         xy = np.array(pose.positions, dtype=np.float64)
         xy[~np.isfinite(xy).all(axis=-1)] = np.nan
         if np.isnan(xy).all():
@@ -224,19 +234,10 @@ def check_sources(contexts: Sequence[TrialContext], source: str, view: str, need
         try:
             parts = list(ctx.provenance(pose_key(source, view)).get("params", {}).get("bodyparts") or [])
         except OutputsError:
-            raise ItemNotFoundError(
-                f"expected stored keypoints {pose_key(source, view)!r} for {ctx.label}, found none; "
-                "make them with row.pose.load(...) or row.pose.infer(...), or choose other rows"
-            ) from None
-        if first is None:
-            first = parts
-            missing = [b for b in needed if parts and b not in parts]
-            if missing:
-                raise DataFormatError(
-                    f"expected bodyparts {missing} in the {source!r} keypoints of {ctx.label}, found only {parts}"
-                )
-        elif parts and first and parts != first:
-            raise DataFormatError(f"expected the bodyparts {first} in every trial, found {parts} in {ctx.label}")
+            raise _no_keypoints(ctx, source, view) from None
+        if parts:  # older results may not record their bodyparts: gather checks those
+            _check_parts(ctx, source, parts, first, needed)
+            first = first or parts
 
 
 def has_source(ctx: TrialContext, source: str, view: str) -> bool:

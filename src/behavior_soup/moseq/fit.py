@@ -37,7 +37,15 @@ from ._kpms import quiet
 from .data import Keypoints, clean
 from .params import FitParams, KappaScanParams
 
-__all__ = ["choose_latent_dim", "fit_chains", "fit_moseq", "hyperparams", "prepare", "syllable_summary"]
+__all__ = [
+    "choose_latent_dim",
+    "fit_chains",
+    "fit_moseq",
+    "hyperparams",
+    "init_chain",
+    "prepare",
+    "syllable_summary",
+]
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +181,52 @@ def choose_latent_dim(kpms: Any, data: dict, anatomy: dict, p: FitParams | Kappa
     return pca, max(2, min(dim, len(scree))), scree
 
 
+def init_chain(
+    kpms: Any,
+    data: dict,
+    metadata: tuple,
+    pca: Any,
+    anatomy: dict,
+    p: FitParams | KappaScanParams,
+    seed: int,
+    hyp: dict,
+) -> dict:
+    """keypoint-moseq's ``init_model`` for one chain.
+
+    Parameters
+    ----------
+    kpms
+        The ``keypoint_moseq`` module.
+    data, metadata, anatomy
+        From :func:`prepare`.
+    pca
+        From :func:`choose_latent_dim`.
+    p
+        The fit's (or scan's) parameters (``conf_threshold``).
+    seed
+        The chain's seed.
+    hyp
+        From :func:`hyperparams`.
+
+    Returns
+    -------
+    dict
+        The initial model.
+    """
+    return kpms.init_model(
+        data,
+        pca=pca,
+        metadata=metadata,
+        seed=seed,
+        anterior_idxs=anatomy["anterior_idxs"],
+        posterior_idxs=anatomy["posterior_idxs"],
+        conf_threshold=p.conf_threshold,
+        error_estimator={"slope": -0.5, "intercept": 0.25},
+        verbose=False,
+        **hyp,
+    )
+
+
 def _snapshots(path: Path) -> list[int]:
     import h5py
 
@@ -277,18 +331,7 @@ def fit_chains(kpms: Any, kp: Keypoints, p: FitParams, folder: Path, progress: b
     for seed in p.seeds:
 
         def init(seed: int = seed) -> dict:
-            return kpms.init_model(
-                data,
-                pca=pca,
-                metadata=metadata,
-                seed=seed,
-                anterior_idxs=anatomy["anterior_idxs"],
-                posterior_idxs=anatomy["posterior_idxs"],
-                conf_threshold=p.conf_threshold,
-                error_estimator={"slope": -0.5, "intercept": 0.25},
-                verbose=False,
-                **hyp,
-            )
+            return init_chain(kpms, data, metadata, pca, anatomy, p, seed, hyp)
 
         models[seed] = _fit_chain(kpms, data, metadata, init, p, folder, f"seed{seed}", progress)
     scores: dict[str, float] = {}

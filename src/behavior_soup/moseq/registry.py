@@ -79,6 +79,14 @@ def list_models(table_path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     return _registry(store.read_meta(table_path))
 
 
+def _entry(reg: Mapping[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    if name not in reg:
+        raise ItemNotFoundError(
+            f"expected a registered MoSeq model in {sorted(reg)}, got {name!r}; fit one with df.moseq.fit(name=...)"
+        )
+    return reg[name]
+
+
 def get_model(table_path: str | os.PathLike, name: str) -> dict[str, Any]:
     """A registered MoSeq model's entry.
 
@@ -99,12 +107,7 @@ def get_model(table_path: str | os.PathLike, name: str) -> dict[str, Any]:
     ItemNotFoundError
         If no MoSeq model of that name is registered.
     """
-    reg = list_models(table_path)
-    if name not in reg:
-        raise ItemNotFoundError(
-            f"expected a registered MoSeq model in {sorted(reg)}, got {name!r}; fit one with df.moseq.fit(name=...)"
-        )
-    return reg[name]
+    return _entry(list_models(table_path), name)
 
 
 def checkpoint_path(table_path: str | os.PathLike, entry: Mapping[str, Any]) -> Path:
@@ -205,9 +208,7 @@ def update_model(
 
     def change(meta: dict[str, str]) -> dict[str, str]:
         reg = _registry(meta)
-        if name not in reg:
-            raise ItemNotFoundError(f"expected a registered MoSeq model in {sorted(reg)}, got {name!r}")
-        reg[name].update(new)
+        _entry(reg, name).update(new)
         out.append(reg[name])
         return {**meta, META_KEY: json.dumps(reg, sort_keys=True)}
 

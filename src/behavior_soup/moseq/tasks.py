@@ -17,7 +17,7 @@ from ..jobs import TrialContext, register_task
 from ..provenance import now_iso, package_versions
 from ._kpms import load, quiet
 from .data import gather
-from .fit import choose_latent_dim, fit_moseq, hyperparams, prepare
+from .fit import choose_latent_dim, fit_moseq, hyperparams, init_chain, prepare
 from .params import FitParams, KappaScanParams
 from .registry import register_model, relative_to_table
 
@@ -134,17 +134,8 @@ def moseq_kappa_scan(
         pca, latent_dim, _ = choose_latent_dim(kpms, data, anatomy, p)
         sigmasq_loc = float(kpms.estimate_sigmasq_loc(data["Y"], data["mask"], filter_size=int(round(kp.fps))))
         for kappa in p.kappas:
-            model = kpms.init_model(
-                data,
-                pca=pca,
-                metadata=metadata,
-                seed=p.seed,
-                anterior_idxs=anatomy["anterior_idxs"],
-                posterior_idxs=anatomy["posterior_idxs"],
-                conf_threshold=p.conf_threshold,
-                error_estimator={"slope": -0.5, "intercept": 0.25},
-                **hyperparams(p, latent_dim, sigmasq_loc, kappa),
-            )
+            hyp = hyperparams(p, latent_dim, sigmasq_loc, kappa)
+            model = init_chain(kpms, data, metadata, pca, anatomy, p, p.seed, hyp)
             model, _ = kpms.fit_model(
                 model,
                 data,
