@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .errors import ItemExistsError, ItemNotFoundError
+from .errors import DataRootError, ItemExistsError, ItemNotFoundError
 from .naming import NamingRule
 from .paths import check_root
 
@@ -23,16 +23,28 @@ __all__ = ["DISCOVERY_COLUMNS", "Found", "discover_trials", "find_trials", "foun
 log = logging.getLogger(__name__)
 
 
+def _is(entry: os.DirEntry, kind: str) -> bool:
+    """``entry.is_dir()``/``is_file()``, following symlinks; a link that cannot be followed
+    (a loop) is an error naming it rather than a trial or session silently missing."""
+    try:
+        return entry.is_dir() if kind == "dir" else entry.is_file()
+    except OSError as exc:
+        raise DataRootError(
+            f"expected a folder or file at {entry.path!r}, found one that cannot be opened "
+            f"({exc.strerror or exc}; a symbolic link loop?); remove or fix it"
+        ) from exc
+
+
 def _subdirs(path: Path) -> list[str]:
     with os.scandir(path) as it:
-        return sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
+        return sorted(e.name for e in it if not e.name.startswith(".") and _is(e, "dir"))
 
 
 def _session_files(session_dir: Path, depth: int) -> list[str]:
     """Relative POSIX paths of files up to ``depth`` folder levels below ``session_dir``."""
     if depth == 0:
         with os.scandir(session_dir) as it:
-            return [e.name for e in it if not e.name.startswith(".") and e.is_file()]
+            return [e.name for e in it if not e.name.startswith(".") and _is(e, "file")]
     out: list[str] = []
     stack = [(session_dir, "")]
     while stack:
@@ -42,9 +54,9 @@ def _session_files(session_dir: Path, depth: int) -> list[str]:
                 if e.name.startswith("."):
                     continue
                 rel = prefix + e.name
-                if e.is_file():
+                if _is(e, "file"):
                     out.append(rel)
-                elif e.is_dir() and rel.count("/") < depth:
+                elif rel.count("/") < depth and _is(e, "dir"):
                     stack.append((Path(e.path), rel + "/"))
     return out
 

@@ -16,7 +16,9 @@ __all__ = [
     "InvalidIdError",
     "ItemExistsError",
     "ItemNotFoundError",
+    "TableExistsError",
     "JobError",
+    "LockError",
     "LockTimeoutError",
     "MissingDependencyError",
     "MissingViewError",
@@ -48,6 +50,10 @@ class ItemExistsError(BehaviorSoupError):
     """A trial being added is already in the table."""
 
 
+class TableExistsError(ItemExistsError, FileExistsError):
+    """A new table was asked for where a file or folder already is."""
+
+
 class ItemNotFoundError(BehaviorSoupError, LookupError):
     """Nothing on disk or in the table matches what was asked for."""
 
@@ -74,7 +80,11 @@ class StaleTableError(BehaviorSoupError):
     """The table on disk changed since this DataFrame was loaded."""
 
 
-class LockTimeoutError(BehaviorSoupError, TimeoutError):
+class LockError(BehaviorSoupError, OSError):
+    """A file's lock cannot be taken (its ``.lock`` is not a lockable file)."""
+
+
+class LockTimeoutError(LockError, TimeoutError):
     """Another process held a file lock for longer than the timeout."""
 
 

@@ -13,7 +13,16 @@ import numpy as np
 
 from .errors import InvalidIdError
 
-__all__ = ["EXP_TYPES", "register_exp_type", "trial_key", "validate_exp_type", "validate_id", "validate_trial_id"]
+__all__ = [
+    "EXP_TYPES",
+    "MAX_ID_BYTES",
+    "MAX_TRIAL_ID",
+    "register_exp_type",
+    "trial_key",
+    "validate_exp_type",
+    "validate_id",
+    "validate_trial_id",
+]
 
 #: Known experiment types. ``""`` means "not given". Extend with :func:`register_exp_type`.
 EXP_TYPES: dict[str, str] = {
@@ -24,7 +33,13 @@ EXP_TYPES: dict[str, str] = {
     "ephys": "electrophysiology recording during a stimulus movie",
 }
 
-_BAD_ID = re.compile(r"[/\\\x00]")
+_BAD_ID = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+#: Longest id in bytes (UTF-8): a file name's limit on common file systems.
+MAX_ID_BYTES = 255
+
+#: Largest trial id (the table stores them as int64).
+MAX_TRIAL_ID = 2**63 - 1
 
 
 def register_exp_type(name: str, description: str) -> None:
@@ -74,8 +89,9 @@ def validate_id(value: Any, what: str) -> str:
     """Check an animal or session id and return it as ``str``.
 
     An id becomes a directory name and an HDF5 group name, so it must be a non-empty string
-    without ``/``, ``\\`` or NUL, must not be ``.`` or ``..``, and must not start or end with
-    whitespace.
+    of at most :data:`MAX_ID_BYTES` bytes in UTF-8, without ``/``, ``\\`` or control
+    characters (NUL, newline, ...), must not be ``.`` or ``..``, and must not start or end
+    with whitespace.
 
     Parameters
     ----------
@@ -100,8 +116,18 @@ def validate_id(value: Any, what: str) -> str:
     text = str(value)
     if not text:
         raise InvalidIdError(f"expected a non-empty {what}, got an empty string")
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise InvalidIdError(f"expected {what} to be text that UTF-8 can encode, got {text!r}") from exc
+    if size > MAX_ID_BYTES:
+        raise InvalidIdError(
+            f"expected {what} of at most {MAX_ID_BYTES} bytes (it names a folder), got {size} bytes: {text[:40]!r}..."
+        )
     if _BAD_ID.search(text):
-        raise InvalidIdError(f"expected {what} without '/', '\\' or NUL characters (it names a folder), got {text!r}")
+        raise InvalidIdError(
+            f"expected {what} without '/', '\\' or control characters (it names a folder), got {text!r}"
+        )
     if text in (".", ".."):
         raise InvalidIdError(f"expected {what} to name a folder, got {text!r}")
     if text != text.strip():
@@ -125,16 +151,17 @@ def validate_trial_id(value: Any) -> int:
     Raises
     ------
     InvalidIdError
-        If ``value`` is a ``bool``, a string that is not all digits, not an integer, or negative.
+        If ``value`` is a ``bool``, a string that is not all ASCII digits, not an integer,
+        negative, or above :data:`MAX_TRIAL_ID`.
     """
     if isinstance(value, (bool, np.bool_)):
         raise InvalidIdError(f"expected trial_id to be a non-negative integer, got {value!r}")
     if isinstance(value, str):
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise InvalidIdError(f"expected trial_id to be a non-negative integer, got {value!r}")
         value = int(value)
-    if not isinstance(value, (int, np.integer)) or value < 0:
-        raise InvalidIdError(f"expected trial_id to be a non-negative integer, got {value!r}")
+    if not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_TRIAL_ID:
+        raise InvalidIdError(f"expected trial_id to be an integer in [0, {MAX_TRIAL_ID}], got {value!r}")
     return int(value)
 
 

@@ -9,15 +9,41 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import LockTimeoutError
+from .errors import LockError, LockTimeoutError
 
-__all__ = ["atomic_write", "locked", "DEFAULT_LOCK_TIMEOUT"]
+__all__ = ["atomic_write", "check_timeout", "locked", "DEFAULT_LOCK_TIMEOUT"]
 
 #: Seconds to wait for another process to release a lock before giving up.
 DEFAULT_LOCK_TIMEOUT = 60.0
 
 _LOCKS: dict[str, object] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+def check_timeout(timeout: object, name: str = "lock_timeout") -> float:
+    """A lock timeout: ``None`` (the default, :data:`DEFAULT_LOCK_TIMEOUT`) or a finite
+    number of seconds >= 0.
+
+    Parameters
+    ----------
+    timeout
+        The value given.
+    name
+        The parameter's name, for the message.
+
+    Returns
+    -------
+    float
+        The timeout in seconds.
+
+    Raises
+    ------
+    ValueError
+        If ``timeout`` is negative, not finite, or not a number (a bool included).
+    """
+    from . import checks
+
+    return DEFAULT_LOCK_TIMEOUT if timeout is None else checks.number(min=0)(timeout, name)
 
 
 def lock_path(path: Path) -> Path:
@@ -71,20 +97,33 @@ def locked(path: str | os.PathLike, timeout: float | None = None, what: str = "f
 
     Raises
     ------
+    ValueError
+        If ``timeout`` is negative or not finite.
     LockTimeoutError
         If another process or thread holds it for more than ``timeout`` seconds.
+    LockError
+        If the lock file cannot be created or opened (a folder in its place, no permission).
     """
     from filelock import Timeout
 
     path = Path(path)
-    timeout = DEFAULT_LOCK_TIMEOUT if timeout is None else float(timeout)
+    timeout = check_timeout(timeout)
     lock = _lock_for(path)
+    lp = lock_path(path)
+    if lp.exists() and not lp.is_file():
+        found = "a folder" if lp.is_dir() else "something other than a file"
+        raise LockError(f"expected the lock of the {what} {str(path)!r} to be a file, found {found} at {str(lp)!r}")
     try:
         lock.acquire(timeout=timeout)
     except Timeout as exc:
         raise LockTimeoutError(
             f"expected to lock the {what} {str(path)!r} within {timeout:g} s, but another writer "
             f"still holds {str(lock_path(path))!r}; retry later or pass a longer lock_timeout"
+        ) from exc
+    except OSError as exc:
+        raise LockError(
+            f"expected to create or open the lock file {str(lp)!r} of the {what} {str(path)!r}, "
+            f"got {type(exc).__name__}: {exc}"
         ) from exc
     try:
         yield

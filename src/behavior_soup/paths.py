@@ -87,9 +87,13 @@ def check_root(path: str | os.PathLike, what: str) -> Path:
     Raises
     ------
     DataRootError
-        If it does not exist, is not a directory, or is not readable and searchable.
+        If it is empty (``""`` would mean the current folder), does not exist, is not a
+        directory, or is not readable and searchable.
     """
-    root = Path(os.path.expanduser(os.fspath(path))).absolute()
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        raise DataRootError(f"expected the {what} to be a directory path, got {path!r}")
+    root = Path(os.path.expanduser(text)).absolute()
     if not root.exists():
         raise DataRootError(f"expected the {what} to be an existing directory, got {str(root)!r} which does not exist")
     if not root.is_dir():

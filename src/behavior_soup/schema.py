@@ -270,8 +270,9 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     ValueError
-        If a ``json`` column holds something other than a mapping or a missing value, or an
-        ``int`` column cannot be cast.
+        If a ``json`` column holds something other than a mapping or a missing value, an
+        ``int`` column holds a missing, fractional or non-numeric value, or a ``time`` column
+        a value that is not a time; the message names the column, the row and the value.
     """
     out: dict[str, Any] = {}
     n = len(df)
@@ -286,12 +287,12 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
                 s = s.astype(object).where(s.notna(), "").astype(str)
         elif kind == "int":
             if s.dtype != np.int64:
-                s = s.astype("int64")
+                s = _as_int64(s, col)
         elif kind == "time":
             if str(s.dtype) != "datetime64[us, UTC]":
-                s = pd.to_datetime(s, utc=True).astype("datetime64[us, UTC]")
+                s = _as_time(s, col)
         elif n and set(map(type, s.to_numpy(dtype=object))) != {dict}:
-            s = s.astype(object).map(as_dict)
+            s = _as_dicts(s, col)
         same = same and s is orig
         out[col] = s.array if kind == "time" else s.to_numpy()
     if same:
@@ -300,6 +301,52 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
         if c not in COLUMNS:
             out[c] = df[c].array
     return pd.DataFrame(out, index=df.index)
+
+
+def _where(s: pd.Series, bad: np.ndarray) -> str:
+    i = int(np.flatnonzero(bad)[0])
+    more = int(bad.sum()) - 1
+    v = s.iloc[i]
+    v = v.item() if isinstance(v, np.generic) else v
+    return f"{v!r} in row {s.index.tolist()[i]!r}" + (f" (and {more} more rows)" if more else "")
+
+
+def _as_int64(s: pd.Series, col: str) -> pd.Series:
+    if s.dtype.kind in "iu" and (s.dtype.kind == "i" or not len(s) or s.max() <= np.iinfo(np.int64).max):
+        return s.astype("int64")
+    values = s.to_numpy(dtype=object)
+    bad = np.array(
+        [
+            isinstance(v, (bool, np.bool_))
+            or not isinstance(v, (int, np.integer, float, np.floating))
+            or (isinstance(v, (float, np.floating)) and not (np.isfinite(v) and float(v).is_integer()))
+            or not -(2**63) <= v < 2**63
+            for v in values
+        ],
+        dtype=bool,
+    )
+    if bad.any():
+        raise ValueError(f"expected whole numbers in column {col!r}, found {_where(s, bad)}")
+    return pd.Series([int(v) for v in values], index=s.index, dtype="int64")
+
+
+def _as_time(s: pd.Series, col: str) -> pd.Series:
+    mixed = {"format": "mixed"} if s.dtype == object else {}  # strings: each parsed on its own
+    parsed = pd.to_datetime(s, utc=True, errors="coerce", **mixed)
+    bad = (parsed.isna() & s.notna()).to_numpy()
+    if bad.any():
+        raise ValueError(f"expected times in column {col!r} (e.g. '2024-01-05 10:00:00+00:00'), found {_where(s, bad)}")
+    return parsed.astype("datetime64[us, UTC]")
+
+
+def _as_dicts(s: pd.Series, col: str) -> pd.Series:
+    values = s.to_numpy(dtype=object)
+    bad = np.array(
+        [not (isinstance(v, Mapping) or v is None or (isinstance(v, float) and np.isnan(v))) for v in values]
+    )
+    if bad.any():
+        raise ValueError(f"expected dicts (or missing values) in column {col!r}, found {_where(s, bad)}")
+    return s.astype(object).map(as_dict)
 
 
 def migrate(df: pd.DataFrame, version: int) -> pd.DataFrame:

@@ -50,3 +50,9 @@ def test_set_labels_from_arrays(table):
         row.behavior.set_labels(np.zeros(59, int), behaviors=("background", "walk"))
     with pytest.raises(ValueError, match="expected behaviors="):
         row.behavior.set_labels(idx)
+    for bad, err in [(np.full(60, 0.5), DataFormatError), (np.full(60, np.nan), DataFormatError)]:
+        with pytest.raises(err, match="whole-number labels"):
+            row.behavior.set_labels(bad, behaviors=("background", "walk", "groom"))
+    with pytest.raises(ValueError, match="got 'bgw'"):
+        row.behavior.set_labels(idx, behaviors="bgw")
+    assert np.array_equal(row.behavior.labels().array, lab.array)  # the stored labels are untouched

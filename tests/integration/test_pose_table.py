@@ -75,3 +75,57 @@ def test_nwb_export_of_a_trial(table, raw_copy, tmp_path):
     pose = row.pose.result()
     np.testing.assert_allclose(back.positions, pose.positions)
     assert back.bodyparts == BODYPARTS and back.metadata["fps"] == pytest.approx(30.0, rel=1e-3)
+
+
+def test_bad_keypoints_and_tracking_parameters(table, raw_copy, tmp_path):
+    import pandas as pd
+
+    table.behavior.add_item("m1")
+    row = table.iloc[0]
+    frame = pd.read_hdf(_pose_file(raw_copy, 1))
+    for value in (5.0, -1.0):
+        bad = frame.copy()
+        bad[(DLC_SCORER, "leftear", "likelihood")] = bad[(DLC_SCORER, "leftear", "likelihood")].where(
+            bad.index != 7, value
+        )
+        path = tmp_path / f"bad{DLC_SCORER}.h5"
+        bad.to_hdf(path, key="df_with_missing")
+        r = row.pose.load(path, name="bad")
+        assert r["status"] == "failed" and "likelihoods in [0, 1]" in r["error"] and path.name in r["error"]
+    assert "pose/bad/front" not in bs.load_df(table.paths.table_path).iloc[0].outputs.keys()
+    inf = frame.copy()
+    inf.loc[7, (DLC_SCORER, "leftear", "x")] = np.inf
+    inf.loc[7, (DLC_SCORER, "leftear", "likelihood")] = 0.99
+    path = tmp_path / f"inf{DLC_SCORER}.h5"
+    inf.to_hdf(path, key="df_with_missing")
+    assert row.pose.load(path, name="inf")["status"] == "done"
+    assert row.pose.track(source="inf", smooth=None, max_gap=0)["status"] == "done"  # None: no smoothing
+    st = row.pose.tracking()
+    numeric = st.select_dtypes("number").to_numpy()
+    assert not np.isinf(numeric).any()
+    assert np.isnan(st.loc[7, "x"]) and np.isfinite(st.loc[6, "x"])  # the frame is missing, not at infinity
+    for fps in (0, -30, True, float("nan")):
+        with pytest.raises(ValueError, match="expected fps > 0"):
+            row.pose.track(source="inf", fps=fps)
+
+
+def test_a_sleap_file_whose_video_moved_takes_the_trials_frame_count(table, tmp_path):
+    sio = pytest.importorskip("sleap_io")
+    table.behavior.add_item("m1")
+    skel = sio.Skeleton(["head", "tail"])
+    video = sio.Video(filename=str(tmp_path / "gone" / "front.mp4"), open_backend=False)
+    frames = [
+        sio.LabeledFrame(
+            video=video,
+            frame_idx=f,
+            instances=[sio.PredictedInstance.from_numpy(np.array([[f, 1.0], [f, 2.0]]), skeleton=skel, score=0.9)],
+        )
+        for f in (2, 9)
+    ]
+    path = tmp_path / "moved.slp"
+    sio.save_slp(sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skel]), str(path))
+    r = table.iloc[0].pose.load(path, name="sleap")
+    assert r["status"] == "done", r["error"]
+    pose = table.iloc[0].pose.result("sleap")
+    assert pose.n_frames == 60  # the trial's video, not the last labelled frame (10)
+    assert pose.positions[9, 0, 0] == 9 and np.isnan(pose.positions[10:]).all()

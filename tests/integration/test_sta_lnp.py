@@ -73,7 +73,7 @@ def test_add_recording_refuses_bad_input(lnp, tmp_path):
     base = {"stimulus": e["stimulus"], "spikes": e["spikes"], "fps": e["fps"]}
     with pytest.raises(ValueError, match="fps > 0"):
         df.sta.add_recording("r1", "s1", 1, **{**base, "fps": 0})
-    with pytest.raises(DataFormatError, match="before the last spike"):
+    with pytest.raises(DataFormatError, match="found every spike outside it"):
         df.sta.add_recording("r1", "s1", 1, **base, stimulus_onset=1e6)
     with pytest.raises(DataFormatError, match="extensions"):
         df.sta.add_recording("r1", "s1", 1, **{**base, "spikes": "r1/s1/stim/movie.json"})

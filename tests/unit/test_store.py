@@ -97,7 +97,7 @@ def test_create_refuses(tmp_path, raw_copy):
     with pytest.raises(ValueError, match=r"ending in \.h5"):
         bs.create_df(tmp_path / "t.csv", raw_root=raw_copy)
     bs.create_df(tmp_path / "t.h5", raw_root=raw_copy)
-    with pytest.raises(FileExistsError, match="overwrite=True"):
+    with pytest.raises(FileExistsError, match="overwrite=True"):  # a TableExistsError
         bs.create_df(tmp_path / "t.h5", raw_root=raw_copy)
 
 

@@ -106,7 +106,7 @@ class BehaviorSeriesAccessor:
         if not isinstance(values, Labels):
             if behaviors is None:
                 raise ValueError("expected behaviors= (background first) with an array of labels, got None")
-            values = labels_from_array(np.asarray(values), tuple(behaviors))
+            values = labels_from_array(np.asarray(values), behaviors)
         write_labels(self.context(), values, {"source": "array"})
         return values
 

@@ -12,6 +12,7 @@ behavior, background first.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -99,6 +100,26 @@ class Labels:
             )
 
 
+def _whole(a: np.ndarray) -> np.ndarray:
+    """``a`` as int64 when it holds whole numbers (``1.0`` is 1); else a DataFormatError
+    naming the first value that is not."""
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64, copy=False)
+    if a.dtype.kind == "b":
+        return a.astype(np.int64)
+    if a.dtype.kind == "f":
+        bad = ~(np.isfinite(a) & (a == np.round(a)))
+    else:
+        bad = np.ones(a.shape, bool)
+    if bad.any():
+        where = np.argwhere(bad)[0] if a.ndim else ()
+        raise DataFormatError(
+            f"expected whole-number labels (behavior indices, or 1/0/-1), found {a[tuple(where)].item()!r} at index "
+            f"{tuple(int(i) for i in where)} ({int(bad.sum())} such values) in an array of dtype {a.dtype}"
+        )
+    return a.astype(np.int64)
+
+
 def labels_from_array(values: np.ndarray | Sequence[int], behaviors: Sequence[str]) -> Labels:
     """Labels from a ``(T,)`` array of behavior indices (-1: unlabelled) or a ``(T, C)`` array.
 
@@ -117,11 +138,15 @@ def labels_from_array(values: np.ndarray | Sequence[int], behaviors: Sequence[st
 
     Raises
     ------
+    ValueError
+        If ``behaviors`` is a string (it would be taken letter by letter).
     DataFormatError
-        If an index lies outside ``[-1, C - 1]``, or the array does not make valid labels (see
-        :class:`Labels`).
+        If the values are not whole numbers (0.5, NaN, text), an index lies outside
+        ``[-1, C - 1]``, or the array does not make valid labels (see :class:`Labels`).
     """
-    a = np.asarray(values)
+    if isinstance(behaviors, (str, bytes)):
+        raise ValueError(f"expected behaviors to be a list of names, got {behaviors!r} (write [{behaviors!r}] for one)")
+    a = _whole(np.asarray(values))
     if a.ndim == 1:
         c = len(behaviors)
         if a.size and (a.max() >= c or a.min() < UNLABELED):
@@ -157,15 +182,36 @@ def read_label_csv(path: str | os.PathLike) -> Labels:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"expected a label CSV at {str(p)!r}, found none")
+    what = "a label CSV (an index column, then one 1/0/-1 column per behavior, comma-separated)"
     try:
         df = pd.read_csv(p, index_col=0)
-    except Exception as exc:
-        raise DataFormatError(f"expected a label CSV in {p.name!r}: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
+        raise DataFormatError(f"expected {what} in {str(p)!r}, found a file that cannot be read as one: {exc}") from exc
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline()
+    names = next(csv.reader([header]), [])[1:]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # pandas would rename the second "groom" to "groom.1"
+        raise DataFormatError(f"expected unique behavior names in the header of {str(p)!r}, found {twice} twice")
+    if df.shape[1] < 2:
+        sep = next((c for c in (";", "\t", "|") if c in header), None)
+        found = f"columns separated by {sep!r}" if sep else f"{df.shape[1]} behavior columns (header {header[:80]!r})"
+        raise DataFormatError(f"expected {what} in {str(p)!r}, found {found}")
+    num = df.apply(pd.to_numeric, errors="coerce")
+    bad = (num.isna() | ~num.isin([0, 1, UNLABELED])).to_numpy()
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        cell = df.iat[r, c]
+        shown = "an empty cell" if pd.isna(cell) else repr(getattr(cell, "item", lambda: cell)())
+        more = f" ({int(bad.sum()) - 1} more such cells)" if bad.sum() > 1 else ""
+        raise DataFormatError(
+            f"expected label values 1, 0 or -1 in {str(p)!r}, found {shown} at row {df.index.tolist()[r]!r}, "
+            f"column {df.columns[c]!r}{more}"
+        )
     try:
-        arr = df.to_numpy(dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise DataFormatError(f"expected integer labels in {p.name!r}: {exc}") from exc
-    return Labels(arr, tuple(str(c) for c in df.columns))
+        return Labels(num.to_numpy(np.int8), tuple(str(c) for c in df.columns))
+    except DataFormatError as exc:
+        raise DataFormatError(f"{exc} (in {str(p)!r})") from exc
 
 
 def check_same_behaviors(label_sets: Mapping[str, Labels]) -> tuple[str, ...]:

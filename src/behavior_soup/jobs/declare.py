@@ -218,8 +218,9 @@ def table_task(
 
     from .. import store
     from ..errors import JobError
+    from ..locking import check_timeout
     from .context import TrialContext
-    from .runner import run_task
+    from .runner import rows_of, run_task
 
     sig = _signature(params, _TASK_OPTIONS)
 
@@ -230,10 +231,13 @@ def table_task(
         subset = opts["rows"]
         if subset is None:
             subset = rows(df, p) if rows is not None else df
+        else:
+            subset = rows_of(df, subset)
         if check is not None:
             check(subset, p)
         info = store.table_info(df)
         lock_timeout = opts["lock_timeout"]
+        check_timeout(lock_timeout)
         contexts = [asdict(TrialContext.from_row(r, info, lock_timeout=lock_timeout)) for _, r in subset.iterrows()]
         task_params = {
             "contexts": contexts,

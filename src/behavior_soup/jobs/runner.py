@@ -41,13 +41,14 @@ import pandas as pd
 
 from .. import schema, store
 from ..errors import JobError
+from ..locking import check_timeout
 from ..params import Params
 from ..provenance import now_iso
 from .backends import BACKENDS, Backend, execute, execute_task, run_in_subprocess, run_task_on_dask
 from .context import TrialContext
 from .registry import get_job, get_task
 
-__all__ = ["BACKENDS", "Backend", "execute", "execute_task", "run_job", "run_row", "run_rows", "run_task"]
+__all__ = ["BACKENDS", "Backend", "execute", "execute_task", "rows_of", "run_job", "run_row", "run_rows", "run_task"]
 
 log = logging.getLogger(__name__)
 
@@ -178,14 +179,15 @@ def run_job(
     JobError
         If ``job`` is not registered, or ``contexts`` is empty.
     ValueError
-        If ``backend`` or ``n_workers`` is not valid, the parameters fail their checks or are
-        not JSON-serialisable, or the trials belong to more than one table.
+        If ``backend``, ``n_workers`` or ``lock_timeout`` is not valid, the parameters fail
+        their checks or are not JSON-serialisable, or the trials belong to more than one table.
     """
     spec = get_job(job)
     if backend not in BACKENDS:
         raise ValueError(f"expected backend in {list(BACKENDS)}, got {backend!r}")
     if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
         raise ValueError(f"expected n_workers to be a positive int, got {n_workers!r}")
+    check_timeout(lock_timeout)
     checked = spec.check(params)  # bad parameters fail here, before any row
     params = checked.to_dict() if isinstance(checked, Params) else checked
     try:
@@ -250,6 +252,42 @@ def run_job(
     return pd.DataFrame(rows)
 
 
+def rows_of(df: pd.DataFrame, rows: Any) -> pd.DataFrame:
+    """``rows`` checked to be rows of the table ``df`` belongs to (a slice of it, or of the
+    same table loaded again), so that they run under ``df``'s roots.
+
+    Parameters
+    ----------
+    df
+        A trial table from :func:`~behavior_soup.create_df`/:func:`~behavior_soup.load_df`.
+    rows
+        The rows asked for.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rows``.
+
+    Raises
+    ------
+    TypeError
+        If ``rows`` is not a DataFrame.
+    ValueError
+        If ``rows`` comes from another table file, or holds uuids that are not in ``df``.
+    """
+    if not isinstance(rows, pd.DataFrame):
+        raise TypeError(f"expected rows to be a DataFrame of the table's rows, got {type(rows).__name__}")
+    mine = store.table_info(df).table_path
+    theirs = rows.attrs.get(store.ATTRS_KEY, {}).get("table_path")
+    if theirs is not None and str(theirs) != str(mine):
+        raise ValueError(f"expected rows of the table {str(mine)!r}, got rows of {str(theirs)!r}")
+    missing = ~rows["uuid"].isin(df["uuid"]) if "uuid" in rows.columns else None
+    if missing is None or missing.any():
+        found = "no uuid column" if missing is None else f"uuids not in it: {rows['uuid'][missing].tolist()[:5]}"
+        raise ValueError(f"expected rows of the table {str(mine)!r}, found {found}")
+    return rows
+
+
 def run_rows(
     df: pd.DataFrame,
     job: str,
@@ -284,7 +322,7 @@ def run_rows(
         One row per trial: ``uuid, animal_id, session_id, trial_id, status, duration_s, error``.
     """
     info = store.table_info(df)
-    subset = df if rows is None else rows
+    subset = df if rows is None else rows_of(df, rows)
     ctxs = [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in subset.iterrows()]
     out = run_job(
         ctxs,

@@ -37,7 +37,10 @@ def _check_results(results: Mapping[str, tuple[Mapping[str, Any], Provenance]]) 
             raise ValueError(f"expected a non-empty mapping of name -> array for {key!r}, got {type(data).__name__}")
         for name in data:
             if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
-                raise ValueError(f"expected dataset names without '/' in result {key!r}, got {name!r}")
+                raise ValueError(
+                    f"expected non-empty dataset names without '/' (and not '.' or '..') in result {key!r}, "
+                    f"got {name!r}"
+                )
         if not isinstance(prov, Provenance):
             raise ValueError(f"expected a Provenance for {key!r}, got {type(prov).__name__}")
     flat = ["/".join(p) for p in keys.values()]

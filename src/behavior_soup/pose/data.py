@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,11 @@ from ..errors import DataFormatError
 
 __all__ = ["PoseData"]
 
+log = logging.getLogger(__name__)
+
+#: Likelihoods this far outside [0, 1] are rounding (clipped); farther is not a likelihood.
+_LIKELIHOOD_SLACK = 1e-5
+
 
 @dataclass
 class PoseData:
@@ -20,9 +26,11 @@ class PoseData:
     Attributes
     ----------
     positions
-        ``(T, K, 2)`` float64: x and y in pixels of each bodypart per frame; NaN where missing.
+        ``(T, K, 2)`` float64: x and y in pixels of each bodypart per frame; NaN where missing
+        (infinite coordinates are made NaN, with likelihood 0).
     likelihood
-        ``(T, K)`` float64 in [0, 1]: the detector's confidence (NaN where the source has none).
+        ``(T, K)`` float64 in [0, 1]: the detector's confidence (NaN where the source has none);
+        values outside [0, 1] are a :class:`~behavior_soup.errors.DataFormatError`.
     bodyparts
         The ``K`` bodypart names, in order.
     individual
@@ -57,6 +65,20 @@ class PoseData:
             raise DataFormatError(f"expected {k} bodypart names, got {len(self.bodyparts)}: {list(self.bodyparts)}")
         if len(set(self.bodyparts)) != k:
             raise DataFormatError(f"expected unique bodypart names, got {list(self.bodyparts)}")
+        lk = self.likelihood
+        out = ~np.isnan(lk) & ~((lk >= -_LIKELIHOOD_SLACK) & (lk <= 1 + _LIKELIHOOD_SLACK))
+        if out.any():
+            f, b = (int(i) for i in np.argwhere(out)[0])
+            raise DataFormatError(
+                f"expected likelihoods in [0, 1] (or NaN), found {float(lk[f, b])!r} at frame {f}, bodypart "
+                f"{self.bodyparts[b]!r} ({int(out.sum())} such values)"
+            )
+        self.likelihood = np.clip(lk, 0.0, 1.0)  # float32 rounding of a detector's 1.0
+        infinite = np.isinf(self.positions).any(axis=2)
+        if infinite.any():  # a keypoint at infinity is no keypoint: missing, not "valid"
+            log.warning("%d keypoints with infinite coordinates are taken as missing", int(infinite.sum()))
+            self.positions = np.where(infinite[..., None], np.nan, self.positions)
+            self.likelihood = np.where(infinite, 0.0, self.likelihood)
 
     @property
     def n_frames(self) -> int:

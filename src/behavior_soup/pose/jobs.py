@@ -214,13 +214,15 @@ def pose_load_job(ctx: TrialContext, p: PoseLoadParams) -> dict[str, Any]:
         If the file is missing.
     DataFormatError
         If the file cannot be read as a pose file, or (when the trial has a video of the view)
-        its frame count is not the video's.
+        its frame count is not the video's. A file that knows only its last labelled frame (a
+        SLEAP file whose video moved) is padded to the video's frame count.
     """
     path = Path(p.path)
     if not path.is_absolute():
         path = Path(ctx.raw_root) / path
     prov = Provenance("pose_load", p.to_dict(), versions=_versions())
-    pose = load_pose(path, individual=p.individual, format=p.format)
+    n_video = probe(ctx.video_path(p.view)).n_frames if p.view in ctx.videos else None
+    pose = load_pose(path, individual=p.individual, format=p.format, n_frames=n_video or None)
     _check_frames(ctx, p.view, pose, f"keypoints in {path.name!r}")
     prov.params.update(scorer=pose.scorer, format=pose.source, bodyparts=list(pose.bodyparts))
     if pose.individual is not None:

@@ -12,6 +12,7 @@ the pickle loaders are used only with ``allow_pickle=True``.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from collections.abc import Callable, Mapping
@@ -39,6 +40,8 @@ SPIKE_LOADERS: dict[str, SpikeLoader] = {}
 _PICKLE_EXT = (".pkl", ".pickle")
 _STIM_KEYS = ("stimulus", "movie", "stim", "frames")
 _SPIKE_KEYS = ("spikes", "spike_times", "units")
+
+log = logging.getLogger(__name__)
 
 
 def register_stimulus_loader(*exts: str) -> Callable[[StimulusLoader], StimulusLoader]:
@@ -127,16 +130,38 @@ def _stim_h5(path: Path, key: str | None) -> np.ndarray:
         return np.asarray(_pick(datasets, key, path)[()])
 
 
-def _loadmat(path: Path) -> dict[str, Any]:
+def _loadmat(path: Path, squeeze: bool = True) -> dict[str, Any]:
+    """A ``.mat`` file's variables by name, as :func:`scipy.io.loadmat` gives them (``squeeze``:
+    with ``squeeze_me``); MATLAB v7.3 (HDF5) files are read with h5py, unsqueezed."""
     import scipy.io
 
     try:
-        return scipy.io.loadmat(path, squeeze_me=True)
+        return scipy.io.loadmat(path, squeeze_me=squeeze)
     except NotImplementedError:  # MATLAB v7.3 files are HDF5
         import h5py
 
         with h5py.File(path, "r") as f:
-            return {k: np.asarray(v[()]).T for k, v in f.items() if hasattr(v, "shape")}
+            return {k: _h5_variable(f, v) for k, v in f.items() if isinstance(v, h5py.Dataset)}
+
+
+def _h5_variable(f: Any, ds: Any) -> Any:
+    """A MATLAB v7.3 variable in MATLAB's axis order: a cell array (a dataset of object
+    references) as an object array of its cells, text as str, an empty value as an empty array."""
+    import h5py
+
+    matlab_class = ds.attrs.get("MATLAB_class", b"")
+    matlab_class = matlab_class.decode() if isinstance(matlab_class, bytes) else str(matlab_class)
+    if ds.attrs.get("MATLAB_empty", 0):
+        return np.zeros((0, 0))
+    value = ds[()]
+    if h5py.check_dtype(ref=ds.dtype) is not None:
+        cells = np.empty(value.shape, dtype=object)
+        for idx in np.ndindex(value.shape):
+            cells[idx] = _h5_variable(f, f[value[idx]])
+        return cells.T
+    if matlab_class == "char":
+        return "".join(chr(c) for c in np.asarray(value).T.ravel())
+    return np.asarray(value).T
 
 
 @register_stimulus_loader(".mat")
@@ -205,14 +230,64 @@ def _spikes_h5(path: Path) -> dict[str, np.ndarray]:
         return _units_from_mapping({k: v[()] for k, v in group.items() if isinstance(v, h5py.Dataset)}, path)
 
 
+def _is_cell(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype == object
+
+
+def _describe_cell(arr: np.ndarray) -> str:
+    if arr.dtype.kind in "US":
+        return f"text {str(arr.ravel()[0])!r}"
+    if arr.dtype == object:
+        return "a nested cell array"
+    if arr.dtype.names:
+        return f"a struct with fields {list(arr.dtype.names)}"
+    if arr.dtype.kind == "b":
+        return "logical values"
+    return f"dtype {arr.dtype}"
+
+
+def _cell_units(cells: np.ndarray, name: str, path: Path) -> dict[str, np.ndarray]:
+    """Units ``unit_0 ... unit_{N-1}`` from a 1xN or Nx1 MATLAB cell array of spike-time vectors
+    (each cell ``(n, 1)``, ``(1, n)`` or empty)."""
+    if cells.ndim > 2 or sum(d > 1 for d in cells.shape) > 1:
+        raise DataFormatError(
+            f"expected a 1xN or Nx1 cell array of spike-time vectors (one per unit) in the variable {name!r} of "
+            f"{str(path)!r}, found a cell array of shape {cells.shape}"
+        )
+    units = {}
+    for i, cell in enumerate(cells.ravel()):
+        arr = cell if isinstance(cell, np.ndarray) else np.asarray(cell)
+        where = f"cell {i} of the variable {name!r} in {str(path)!r}"
+        if arr.size == 0:  # a unit without spikes
+            units[f"unit_{i}"] = np.empty(0, dtype=np.float64)
+            continue
+        if arr.dtype.kind not in "fiu":
+            raise DataFormatError(f"expected numeric spike times in {where}, found {_describe_cell(arr)}")
+        if sum(d > 1 for d in arr.shape) > 1:
+            raise DataFormatError(f"expected a vector of spike times in {where}, found shape {arr.shape}")
+        units[f"unit_{i}"] = arr.astype(np.float64).ravel()
+    return units
+
+
 @register_spike_loader(".mat")
 def _spikes_mat(path: Path) -> dict[str, np.ndarray]:
-    m = _loadmat(path)
-    for k in _SPIKE_KEYS:
-        v = m.get(k)
-        if isinstance(v, np.ndarray) and v.dtype == object:  # a cell array, one cell per unit
-            return {f"unit_{i}": np.asarray(t, float).ravel() for i, t in enumerate(v.ravel())}
-    return _units_from_mapping(m, path)
+    m = _loadmat(path, squeeze=False)
+    names = [k for k in m if not str(k).startswith("__")]
+    named = next((k for k in _SPIKE_KEYS if k in names), None)
+    cells = [k for k in names if _is_cell(m[k])]
+    if named is not None and _is_cell(m[named]):
+        return _cell_units(m[named], named, path)
+    if named is None and len(cells) == 1:  # a cell array under any name, the file's only one
+        log.debug("%s: spike times from the cell array %r", path.name, cells[0])
+        return _cell_units(m[cells[0]], cells[0], path)
+    if named is None and len(cells) > 1:
+        raise DataFormatError(
+            f"expected one cell array of spike-time vectors (or one variable named {list(_SPIKE_KEYS)}) in "
+            f"{str(path)!r}, found the cell arrays {cells}; save the one holding the spike times as 'spikes'"
+        )
+    return _units_from_mapping(
+        {k: np.squeeze(m[k]) if isinstance(m[k], np.ndarray) and not _is_cell(m[k]) else m[k] for k in names}, path
+    )
 
 
 @register_spike_loader(".csv", ".tsv")
@@ -341,7 +416,10 @@ def load_spikes(path: str | os.PathLike, allow_pickle: bool = False) -> dict[str
     Parameters
     ----------
     path
-        The spike file; its extension selects the loader (see :data:`SPIKE_LOADERS`).
+        The spike file; its extension selects the loader (see :data:`SPIKE_LOADERS`). In a
+        ``.mat`` file: a cell array of spike-time vectors (1xN or Nx1, one cell per unit, units
+        ``unit_0 ... unit_{N-1}``) named ``spikes``, ``spike_times`` or ``units``, or the file's
+        only cell array whatever its name; else one numeric vector per unit, by variable name.
     allow_pickle
         Allow ``.pkl``/``.pickle`` files (unpickling runs code).
 
@@ -354,7 +432,7 @@ def load_spikes(path: str | os.PathLike, allow_pickle: bool = False) -> dict[str
     ------
     DataFormatError
         Unknown extension, pickle without ``allow_pickle``, an unreadable file, non-numeric
-        or NaN times.
+        or NaN times, or several cell arrays in a ``.mat`` file and none named ``spikes``.
     FileNotFoundError
         No file at ``path``.
     """

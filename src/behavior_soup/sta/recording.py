@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,8 @@ from ..paths import resolve
 from ..provenance import Provenance
 from .compute import PRECISIONS, Precision, StaResult, compute_sta, summarize
 from .loaders import load_spikes, load_stimulus
+
+log = logging.getLogger(__name__)
 
 __all__ = ["add_recording", "read_sta", "sta_summary", "unit_key"]
 
@@ -107,34 +110,40 @@ def add_recording(
     Raises
     ------
     ValueError
-        ``fps`` or ``pixel_size`` not positive, or a ``stimulus_onset`` that is not finite or
-        not before the movie's end.
+        ``fps`` or ``pixel_size`` not a positive number, or ``stimulus_onset`` not a finite
+        number (a bool or a string is refused).
     DataFormatError
-        A file that cannot be loaded as a stimulus or spike trains, an empty unit, or an onset
-        after the last spike.
+        A file that cannot be loaded as a stimulus or spike trains, a stimulus with NaN or
+        inf, an empty unit, or no spike of any unit during the stimulus.
     FileNotFoundError
         A file does not exist.
     """
     info = store.table_info(df)
     root = Path(info.raw_root)
-    if not (isinstance(fps, (int, float)) and np.isfinite(fps) and fps > 0):
-        raise ValueError(f"expected fps > 0, got {fps!r}")
-    if pixel_size is not None and not pixel_size > 0:
-        raise ValueError(f"expected pixel_size > 0 or None, got {pixel_size!r}")
+    fps = checks.number(above=0)(fps, "fps")
+    stimulus_onset = checks.number()(stimulus_onset, "stimulus_onset")
+    pixel_size = checks.optional(checks.number(above=0))(pixel_size, "pixel_size")
     stim = load_stimulus(_abs(root, stimulus), stimulus_key, allow_pickle)
+    if stim.dtype.kind == "f" and not np.isfinite(stim).all():
+        bad = int(np.flatnonzero(~np.isfinite(stim).reshape(len(stim), -1).all(axis=1))[0])
+        raise DataFormatError(
+            f"expected finite stimulus values in {str(stimulus)!r}, found NaN or inf (first in frame {bad})"
+        )
     units = load_spikes(_abs(root, spikes), allow_pickle)
-    end = stimulus_onset + stim.shape[0] / fps
-    if stimulus_onset >= end or not np.isfinite(stimulus_onset):
-        raise ValueError(f"expected a finite stimulus_onset, got {stimulus_onset!r}")
     empty = [u for u, t in units.items() if t.size == 0]
     if empty or not units:
         raise DataFormatError(f"expected spikes in every unit of {str(spikes)!r}, found empty units {empty}")
-    first = min(float(t.min()) for t in units.values())
-    if stimulus_onset > max(float(t.max()) for t in units.values()):
+    end = stimulus_onset + stim.shape[0] / fps
+    span = f"{min(float(t.min()) for t in units.values()):g} s to {max(float(t.max()) for t in units.values()):g} s"
+    silent = [u for u, t in units.items() if not ((t >= stimulus_onset) & (t < end)).any()]
+    if len(silent) == len(units):
         raise DataFormatError(
-            f"expected the stimulus onset ({stimulus_onset:g} s) before the last spike, found every spike earlier "
-            f"(spikes span {first:g} s to {max(float(t.max()) for t in units.values()):g} s)"
+            f"expected spikes of {str(spikes)!r} during the stimulus ({stimulus_onset:g} s to {end:g} s: onset plus "
+            f"{stim.shape[0]} frames at {fps:g} Hz), found every spike outside it (spikes span {span}); check "
+            "stimulus_onset, fps and the spike times' unit (seconds)"
         )
+    if silent:
+        log.warning("units %s of %s have no spike during the stimulus; their STAs will fail", silent, spikes)
     params = {
         "sta": {
             "fps": float(fps),

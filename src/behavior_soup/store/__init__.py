@@ -42,6 +42,7 @@ from .info import ATTRS_KEY, TableInfo, set_info, table_info
 from .load import create_df, current_meta, load_df, read_checked_meta, read_disk, reload
 from .merge import held_all, loaded_hashes, merge_tables
 from .stamp import STAMP_MAGIC, STAMP_SIZE, read_stamp
+from .validate import check_table
 
 __all__ = [
     "ATTRS_KEY",
@@ -155,7 +156,8 @@ def transact(
     TableFormatError
         ``df`` was not made by behavior_soup, or the file on disk is not a readable table.
     TableEditError
-        ``df`` lacks columns of the table's schema (dropped or renamed).
+        ``df`` lacks columns of the table's schema (dropped or renamed), or the table to write
+        breaks its rules (see :mod:`.validate`: ids, types, experiment types, statuses, paths).
     FileNotFoundError
         The table file is gone (moved or deleted).
     LockTimeoutError
@@ -209,7 +211,11 @@ def transact(
         new = base if change is None else change(base.copy(deep=False))
         if not isinstance(new, pd.DataFrame):
             raise BehaviorSoupError(f"expected the change to return a DataFrame, got {type(new).__name__}")
-        new = schema.coerce(new)
+        try:
+            new = schema.coerce(new)
+        except (TypeError, ValueError) as exc:
+            raise TableEditError(f"the table was not saved: {exc}") from exc
+        check_table(new)
         meta = dict(meta)
         _sweep_pending(meta, info, lock_timeout)
         if meta_change is not None:

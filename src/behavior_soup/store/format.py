@@ -56,8 +56,8 @@ def read_meta(path: str | os.PathLike) -> dict[str, str]:
     FileNotFoundError
         No file at ``path``.
     TableFormatError
-        Not an HDF5 file, or not a behavior_soup table (no or unreadable metadata, or another
-        ``format``).
+        Not an HDF5 file, or not a behavior_soup table (no or unreadable metadata, another
+        ``format``, or a revision or schema version that is not a whole number).
     """
     import json
 
@@ -93,6 +93,12 @@ def read_meta(path: str | os.PathLike) -> dict[str, str]:
         )
     if d.get("format") != FORMAT_NAME:
         raise TableFormatError(f"expected format {FORMAT_NAME!r} in {str(path)!r}, found {d.get('format')!r}")
+    for key in ("revision", "schema_version"):
+        v = d.get(key, "0")
+        if not (v.isascii() and v.isdigit()):
+            raise TableFormatError(
+                f"expected the {key} in the metadata of {str(path)!r} to be a whole number, found {v[:40]!r}"
+            )
     return d
 
 

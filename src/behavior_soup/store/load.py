@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .. import schema
-from ..errors import DataRootError, TableFormatError
+from ..errors import DataRootError, TableExistsError, TableFormatError
 from ..locking import locked
 from ..naming import DEFAULT_RULE, NamingRule
 from ..paths import check_root, get_parent_raw_data_path, is_inside
@@ -167,6 +167,15 @@ def create_df(
     -------
     pandas.DataFrame
         An empty table with every column of :data:`behavior_soup.schema.COLUMNS`.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` does not end in ``.h5``.
+    DataRootError
+        If a root is empty or missing, or the table or output root is inside the raw data.
+    TableExistsError
+        If ``path`` is a folder, or a file and ``overwrite`` is false.
     """
     table_path = Path(os.path.expanduser(os.fspath(path))).absolute()
     if table_path.suffix.lower() not in (".h5", ".hdf5", ".hdf"):
@@ -179,7 +188,7 @@ def create_df(
             )
     else:
         raw = check_root(raw_root, "raw-data root")
-    out = _default_output_root(table_path) if output_root is None else Path(os.path.expanduser(output_root)).absolute()
+    out = _default_output_root(table_path) if output_root is None else _output_root(output_root)
     if is_inside(out, raw):
         raise DataRootError(
             f"expected the output root outside the raw-data tree {str(raw)!r}, got {str(out)!r}; "
@@ -187,8 +196,10 @@ def create_df(
         )
     if is_inside(table_path, raw):
         raise DataRootError(f"expected the table outside the raw-data tree {str(raw)!r}, got {str(table_path)!r}")
+    if table_path.is_dir():
+        raise TableExistsError(f"expected a table file path, got the folder {str(table_path)!r}; name a .h5 file in it")
     if table_path.exists() and not overwrite:
-        raise FileExistsError(
+        raise TableExistsError(
             f"expected no file at {str(table_path)!r}, found one; load it with bs.load_df() or pass overwrite=True"
         )
     table_path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,6 +212,13 @@ def create_df(
     set_info(df, info)
     log.info("created trial table %s (raw root %s)", table_path, raw)
     return df
+
+
+def _output_root(output_root: str | os.PathLike) -> Path:
+    text = os.fspath(output_root)
+    if not isinstance(text, str) or not text.strip():
+        raise DataRootError(f"expected the output root to be a folder path, got {output_root!r}")
+    return Path(os.path.expanduser(text)).absolute()
 
 
 def _resolve_roots(table_path: Path, meta: Mapping[str, str], raw_root: Any, output_root: Any) -> tuple[str, str]:
@@ -218,7 +236,7 @@ def _resolve_roots(table_path: Path, meta: Mapping[str, str], raw_root: Any, out
                 raw,
             )
     if output_root is not None:
-        out = str(Path(os.path.expanduser(output_root)).absolute())
+        out = str(_output_root(output_root))
     elif meta.get("output_root_relative") == "1":
         out = str(table_path.parent.joinpath(*meta["output_root"].split("/")))
     else:

@@ -33,7 +33,7 @@ def test_bad_labels(tmp_path):
     with pytest.raises(DataFormatError, match="expected 10 frames of labels for trial 1"):
         labels_from_array(np.zeros(9, int), ("background", "a")).check_frames(10, "trial 1")
     (tmp_path / "x.csv").write_text(",background,a\n0,1,x\n")
-    with pytest.raises(DataFormatError, match="integer labels"):
+    with pytest.raises(DataFormatError, match="found .x. at row 0, column .a."):
         read_label_csv(tmp_path / "x.csv")
 
 
@@ -50,3 +50,43 @@ def test_label_files_that_disagree_name_the_difference(tmp_path):
     back = read_label_csv(tmp_path / "t.csv")
     assert back.behaviors == a.behaviors and np.array_equal(back.array, a.array)
     assert UNLABELED == -1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (",background,a\n0,1,0\n1,0.5,0\n", r"found 0\.5 at row 1, column 'background'"),
+        (",background,a\n0,1,0\n1,,0\n", "found an empty cell at row 1, column 'background'"),
+        (",background,a\n0,1,0\n1,1,0\n2,1,7\n", "found 7 at row 2, column 'a'"),
+        ("", "cannot be read as one"),
+        (";background;a\n0;1;0\n", "found columns separated by ';'"),
+        (",background\n0,1\n", "1 behavior columns"),
+        (",a,a\n0,1,0\n", r"unique behavior names in the header .* found \[.a.\] twice"),
+    ],
+)
+def test_a_bad_label_csv_names_the_file_and_the_cell(tmp_path, content, message):
+    path = tmp_path / "trial_001.csv"
+    path.write_text(content)
+    with pytest.raises(DataFormatError, match=message) as err:
+        read_label_csv(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_binary_label_file(tmp_path):
+    path = tmp_path / "trial_001.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 30)
+    with pytest.raises(DataFormatError, match="cannot be read as one"):
+        read_label_csv(path)
+
+
+def test_labels_from_arrays_must_be_whole_numbers():
+    assert labels_from_array(np.array([0.0, 1.0, -1.0]), ("background", "a")).array.tolist() == [
+        [1, 0],
+        [0, 1],
+        [-1, -1],
+    ]
+    for bad, found in [(np.array([0, 0.5]), "0.5"), (np.array([0, np.nan]), "nan"), (np.array(["0", "1"]), "'0'")]:
+        with pytest.raises(DataFormatError, match=f"expected whole-number labels .* found {found}"):
+            labels_from_array(bad, ("background", "a"))
+    with pytest.raises(ValueError, match="expected behaviors to be a list of names, got 'bgw'"):
+        labels_from_array(np.zeros(3, int), "bgw")

@@ -101,3 +101,37 @@ def test_missing_stack_names_the_extra(monkeypatch, tmp_path):
     (tmp_path / "x.slp").write_bytes(b"")
     with pytest.raises(MissingDependencyError, match="sleap_io"):
         load_pose(tmp_path / "x.slp")
+
+
+def test_likelihoods_outside_0_1_and_infinite_keypoints():
+    kp, like = _random_pose(n=10, k=2)
+    for bad in (5.0, -1.0, np.inf):
+        lk = like.copy()
+        lk[4, 1] = bad
+        with pytest.raises(DataFormatError, match=r"expected likelihoods in \[0, 1\] .* at frame 4, bodypart 'b'"):
+            PoseData(kp, lk, ("a", "b"))
+    lk = like.copy()
+    lk[0, 0], lk[1, 0] = 1 + 1e-7, np.nan  # float32 rounding of 1.0; no likelihood at all
+    p = PoseData(kp, lk, ("a", "b"))
+    assert p.likelihood[0, 0] == 1.0 and np.isnan(p.likelihood[1, 0])
+    pos = kp.copy()
+    pos[3, 1, 0] = np.inf
+    pos[5, 0, 1] = -np.inf
+    p = PoseData(pos, like, ("a", "b"))
+    assert np.isnan(p.positions[3, 1]).all() and np.isnan(p.positions[5, 0]).all()
+    assert p.likelihood[3, 1] == 0 and p.likelihood[5, 0] == 0
+    assert np.isinf(pos).sum() == 2  # the caller's array is left as it was
+    assert np.isfinite(p.positions[~np.isnan(p.positions)]).all()
+
+
+def test_a_text_cell_names_the_file(tmp_path):
+    kp, like = _random_pose(n=10, k=2)
+    write_dlc_pose(tmp_path / "v1DLC_x.csv", kp, like, bodyparts=("a", "b"), scorer="DLC_x")
+    csv = tmp_path / "v1DLC_x.csv"
+    lines = csv.read_text().splitlines()
+    cells = lines[6].split(",")
+    cells[2] = "oops"
+    lines[6] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=rf"{csv.name}.*oops|oops.*{csv.name}"):
+        load_pose(csv)

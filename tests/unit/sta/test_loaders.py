@@ -88,3 +88,72 @@ def test_spike_errors(tmp_path):
     (tmp_path / "x.bin").write_bytes(b"")
     with pytest.raises(DataFormatError, match="extensions"):
         load_spikes(tmp_path / "x.bin")
+
+
+def _cells(*vectors, column=False):
+    """A MATLAB cell array as scipy.io.savemat writes it: 1xN (or Nx1) object array."""
+    cell = np.empty((len(vectors), 1) if column else (1, len(vectors)), dtype=object)
+    for i, v in enumerate(vectors):
+        cell.flat[i] = v
+    return cell
+
+
+@pytest.mark.parametrize("column", [False, True], ids=["1xN", "Nx1"])
+def test_mat_cell_array_under_any_name(tmp_path, column):
+    """Tutorial data ships spike times as ``SpTimes``, a cell of column vectors, one per unit."""
+    times = [np.array([[0.1], [0.5], [2.25]]), np.zeros((0, 0)), np.array([[1.5]]), np.array([[0.3, 0.4]])]
+    scipy.io.savemat(tmp_path / "sp.mat", {"SpTimes": _cells(*times, column=column), "fs": 30000.0})
+    got = load_spikes(tmp_path / "sp.mat")
+    assert list(got) == ["unit_0", "unit_1", "unit_2", "unit_3"]
+    np.testing.assert_array_equal(got["unit_0"], [0.1, 0.5, 2.25])
+    assert got["unit_1"].shape == (0,) and got["unit_1"].dtype == np.float64
+    np.testing.assert_array_equal(got["unit_2"], [1.5])
+    np.testing.assert_array_equal(got["unit_3"], [0.3, 0.4])
+
+
+def test_mat_cell_array_errors(tmp_path):
+    two = {"SpTimesA": _cells(np.array([[0.1]])), "SpTimesB": _cells(np.array([[0.2]]))}
+    scipy.io.savemat(tmp_path / "two.mat", two)
+    with pytest.raises(DataFormatError, match=r"two\.mat'.*cell arrays \['SpTimesA', 'SpTimesB'\]; save the one"):
+        load_spikes(tmp_path / "two.mat")
+    scipy.io.savemat(tmp_path / "text.mat", {"SpTimes": _cells(np.array([[0.1]]), "unit two")})
+    with pytest.raises(
+        DataFormatError, match=r"numeric spike times in cell 1 of the variable 'SpTimes' .* text 'unit two'"
+    ):
+        load_spikes(tmp_path / "text.mat")
+    grid = np.empty((2, 2), dtype=object)  # units x trials: not one vector per unit
+    for i in range(4):
+        grid.flat[i] = np.ones((2, 1))
+    scipy.io.savemat(tmp_path / "grid.mat", {"SpTimes": grid})
+    with pytest.raises(DataFormatError, match=r"1xN or Nx1 cell array .* 'SpTimes' .* shape \(2, 2\)"):
+        load_spikes(tmp_path / "grid.mat")
+    scipy.io.savemat(tmp_path / "matrix.mat", {"SpTimes": _cells(np.ones((3, 2)))})
+    with pytest.raises(DataFormatError, match=r"vector of spike times in cell 0 .* shape \(3, 2\)"):
+        load_spikes(tmp_path / "matrix.mat")
+    # a cell array named 'spikes' is the one taken when there are several
+    scipy.io.savemat(tmp_path / "named.mat", {**two, "spikes": _cells(np.array([[0.7, 0.9]]))})
+    np.testing.assert_array_equal(load_spikes(tmp_path / "named.mat")["unit_0"], [0.7, 0.9])
+
+
+def test_mat_v73_cell_array(tmp_path):
+    """A MATLAB v7.3 (HDF5) file: a cell is a dataset of references into ``#refs#``."""
+    path = tmp_path / "v73.mat"
+    with h5py.File(path, "w", userblock_size=512) as f:
+        refs = f.create_group("#refs#")
+        cells = []
+        for i, t in enumerate([np.array([[0.1, 0.5]]), None, np.array([[2.5]])]):
+            d = refs.create_dataset(f"c{i}", data=np.array([0, 0], np.uint64) if t is None else t)
+            d.attrs["MATLAB_class"] = np.bytes_("double")
+            if t is None:
+                d.attrs["MATLAB_empty"] = np.uint8(1)
+            cells.append(d.ref)
+        f.create_dataset("SpTimes", data=np.array(cells, dtype=h5py.ref_dtype).reshape(3, 1))
+        f["SpTimes"].attrs["MATLAB_class"] = np.bytes_("cell")
+    header = b"MATLAB 7.3 MAT-file, HDF5 schema 1.00 .".ljust(116) + b" " * 8 + np.array([0x0200], "<u2").tobytes()
+    with open(path, "r+b") as fh:
+        fh.write(header + b"IM")
+    got = load_spikes(path)
+    assert list(got) == ["unit_0", "unit_1", "unit_2"]
+    np.testing.assert_array_equal(got["unit_0"], [0.1, 0.5])
+    assert got["unit_1"].size == 0
+    np.testing.assert_array_equal(got["unit_2"], [2.5])

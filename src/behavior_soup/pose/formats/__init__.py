@@ -7,19 +7,40 @@ Detection (:func:`detect_format`) tries every format whose suffixes match: the o
 sniffer recognises the file, the latest registered first (so a registration from outside
 can claim files a built-in format would also read); then formats of that suffix without
 a sniffer.
+
+A loader whose file does not know its video's frame count (a SLEAP file whose video cannot be
+opened: its array ends at the last labelled frame) sets ``metadata[FRAMES_FROM_LABELS] = True``;
+:func:`load_pose` then pads the keypoints with NaN to the ``n_frames`` its caller knows.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ...errors import DataFormatError
 from ..data import PoseData
 
-__all__ = ["POSE_LOADERS", "PoseFormat", "detect_format", "load_pose", "pick_individual", "register_pose_loader"]
+__all__ = [
+    "FRAMES_FROM_LABELS",
+    "POSE_LOADERS",
+    "PoseFormat",
+    "detect_format",
+    "load_pose",
+    "pick_individual",
+    "register_pose_loader",
+]
+
+log = logging.getLogger(__name__)
+
+#: Metadata key a loader sets (to True) when its frame count is the last labelled frame + 1, not
+#: the video's: :func:`load_pose` pads such keypoints to ``n_frames``.
+FRAMES_FROM_LABELS = "frames_from_labels"
 
 PoseLoader = Callable[[Path, "str | None"], PoseData]
 Sniffer = Callable[[Path], bool]
@@ -146,41 +167,92 @@ def _check_hdf5(path: Path) -> None:
         raise DataFormatError(f"expected a readable HDF5 pose file at {str(path)!r}: {exc}") from exc
 
 
-def load_pose(path: str | os.PathLike, individual: str | None = None, format: str | None = None) -> PoseData:
+def load_pose(
+    path: str | os.PathLike,
+    individual: str | None = None,
+    format: str | None = None,
+    n_frames: int | None = None,
+) -> PoseData:
     """Read one subject's keypoints from a pose file.
 
     Parameters
     ----------
     path
-        A DeepLabCut ``.h5``/``.csv`` (single or multi-animal), a SLEAP ``.slp`` or analysis
-        ``.h5``, an NWB file with ndx-pose ``PoseEstimation``, or a registered format's file.
+        A DeepLabCut ``.h5``/``.csv`` (predictions or labelled data, single or multi-animal),
+        a SLEAP ``.slp`` or analysis ``.h5``, an NWB file with ndx-pose ``PoseEstimation``, or a
+        registered format's file.
     individual
         The subject to take from a multi-animal file (required there).
     format
         A name in :data:`POSE_LOADERS` to skip detection.
+    n_frames
+        The frame count of the video the keypoints belong to (the trial's video). A file that
+        does not know it (a SLEAP file whose video has moved, sized by its last labelled frame)
+        is padded with NaN to it; default: the file's own frame count.
 
     Returns
     -------
     PoseData
-        ``positions`` ``(T, K, 2)`` float64 px, ``likelihood`` ``(T, K)`` float64, bodyparts.
+        ``positions`` ``(T, K, 2)`` float64 px, ``likelihood`` ``(T, K)`` float64, bodyparts;
+        ``T == n_frames`` when given.
 
     Raises
     ------
     FileNotFoundError
         No such file.
     DataFormatError
-        Unknown format, unreadable content, or a multi-animal file without ``individual``.
+        Unknown format, unreadable content, a multi-animal file without ``individual``, or a
+        file with another frame count than ``n_frames`` (or labelled frames beyond it).
     ValueError
-        ``format`` is not a name in :data:`POSE_LOADERS`.
+        ``format`` is not a name in :data:`POSE_LOADERS`, or ``n_frames`` is not a positive
+        integer.
     """
     p = Path(path)
+    if n_frames is not None and (
+        isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 1
+    ):
+        raise ValueError(f"expected n_frames to be a positive integer or None, got {n_frames!r}")
     if not p.is_file():
         raise FileNotFoundError(f"expected a pose file at {str(p)!r}, found none")
     fmt = format or detect_format(p)
     if fmt not in POSE_LOADERS:
         raise ValueError(f"expected format in {sorted(POSE_LOADERS)}, got {fmt!r}")
-    pose = POSE_LOADERS[fmt].func(p, individual)
+    try:
+        pose = POSE_LOADERS[fmt].func(p, individual)
+    except DataFormatError as exc:
+        if str(p.name) in str(exc):
+            raise
+        raise DataFormatError(f"{exc} (in the {fmt} file {str(p)!r})") from exc
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # content the reader did not expect
+        raise DataFormatError(
+            f"expected {fmt} keypoints in {str(p)!r}, found content that cannot be read as such "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
     pose.metadata.setdefault("file", p.name)
+    if n_frames is not None:
+        pose = _to_frames(pose, int(n_frames), p)
+    return pose
+
+
+def _to_frames(pose: PoseData, n_frames: int, path: Path) -> PoseData:
+    """``pose`` with ``n_frames`` rows: padded with NaN where its frame count is only its last
+    labelled frame + 1 (see :data:`FRAMES_FROM_LABELS`)."""
+    t = pose.n_frames
+    if pose.metadata.get(FRAMES_FROM_LABELS):
+        if t > n_frames:
+            raise DataFormatError(
+                f"expected labelled frames below {n_frames} (the video's frame count) in {path.name!r}, "
+                f"found labels up to frame {t - 1}"
+            )
+        if t < n_frames:
+            log.debug("%s: padding %d labelled frames to the video's %d", path.name, t, n_frames)
+            pad = n_frames - t
+            k = len(pose.bodyparts)
+            pose.positions = np.concatenate([pose.positions, np.full((pad, k, 2), np.nan)])
+            pose.likelihood = np.concatenate([pose.likelihood, np.full((pad, k), np.nan)])
+        pose.metadata.pop(FRAMES_FROM_LABELS)
+    elif t != n_frames:
+        raise DataFormatError(f"expected {n_frames} frames (the video's frame count) in {path.name!r}, found {t}")
     return pose
 
 

@@ -3,6 +3,8 @@ and multi-animal, read with pandas."""
 
 from __future__ import annotations
 
+import csv
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ import pandas as pd
 from ...errors import DataFormatError
 from ..data import PoseData
 from . import pick_individual, register_pose_loader
+
+log = logging.getLogger(__name__)
 
 
 def _from_dlc_frame(df: pd.DataFrame, path: Path, individual: str | None, source: str) -> PoseData:
@@ -74,14 +78,51 @@ def _is_dlc_csv(path: Path) -> bool:
         return fh.readline().split(",", 1)[0].strip() == "scorer"
 
 
+_HEADER_LEVELS = ("scorer", "individuals", "bodyparts", "coords")
+
+
+def _csv_layout(path: Path) -> tuple[list[str], int]:
+    """The header levels and the number of index columns of a DeepLabCut ``.csv``.
+
+    Prediction files and labelled data before DeepLabCut 2.2 have one index column (the frame
+    number or the image path ``labeled-data/<video>/<image>``); labelled data since 2.2 has
+    three (``labeled-data``, the video folder, the image file). The header rows name their level
+    in the first column and leave the other index columns empty, so the first data column of the
+    ``coords`` row tells how many index columns there are.
+    """
+    levels: list[str] = []
+    n_index = 0
+    with open(path, newline="", errors="replace") as fh:
+        for row in csv.reader(fh):
+            name = row[0].strip() if row else ""
+            if name not in _HEADER_LEVELS or name in levels:
+                break
+            levels.append(name)
+            if name == "coords":
+                n_index = next((i for i, cell in enumerate(row) if i > 0 and cell.strip()), 0)
+                break
+    if levels not in (["scorer", "bodyparts", "coords"], list(_HEADER_LEVELS)):
+        raise DataFormatError(
+            f"expected DeepLabCut header rows {list(_HEADER_LEVELS)} (individuals only in multi-animal files) "
+            f"in {path.name!r}, found {levels}"
+        )
+    if n_index < 1:
+        raise DataFormatError(
+            f"expected coords (x, y[, likelihood]) in the 'coords' header row of {path.name!r}, found none"
+        )
+    return levels, n_index
+
+
 @register_pose_loader("dlc_csv", (".csv",), sniff=_is_dlc_csv)
 def _load_dlc_csv(path: Path, individual: str | None) -> PoseData:
-    with open(path) as fh:
-        head = [fh.readline().split(",", 1)[0].strip() for _ in range(4)]
-    n_header = 4 if head[1] == "individuals" else 3
+    levels, n_index = _csv_layout(path)
     try:
-        df = pd.read_csv(path, header=list(range(n_header)), index_col=0)
+        df = pd.read_csv(path, header=list(range(len(levels))), index_col=list(range(n_index)))
     except Exception as exc:
-        raise DataFormatError(f"expected a DeepLabCut .csv in {path.name!r}: {exc}") from exc
-    df.columns = df.columns.set_names(["scorer", "individuals", "bodyparts", "coords"][-n_header:])
+        raise DataFormatError(
+            f"expected a DeepLabCut .csv with {len(levels)} header rows and {n_index} index column(s) in "
+            f"{path.name!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    df.columns = df.columns.set_names(levels)
+    log.debug("%s: DeepLabCut csv, %d rows, header %s, %d index column(s)", path.name, len(df), levels, n_index)
     return _from_dlc_frame(df, path, individual, "dlc_csv")
