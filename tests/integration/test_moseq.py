@@ -152,6 +152,26 @@ def test_resume_gives_the_uninterrupted_fit(moseq_table, monkeypatch):
                 )
 
 
+def test_fit_in_a_worker_process_and_infer_on_dask_give_the_local_results(fitted):
+    df, _, _, _ = fitted
+    rows = df.iloc[:5]
+    short = {**FIT, "ar_iters": 4, "full_iters": 4, "save_every": 2, "seeds": (3,)}
+    if "whole" not in df.moseq.models()["name"].tolist():
+        df.moseq.fit(**{**short, "name": "whole"}, rows=rows)
+    entry = df.moseq.fit(**{**short, "name": "sub"}, rows=rows, backend="subprocess")
+    assert entry["status"] == "done" and df.moseq.model("sub")["n_frames"] == 1500
+    out = df.paths.output_root / "moseq"
+    with h5py.File(out / "whole" / "model.h5", "r") as a, h5py.File(out / "sub" / "model.h5", "r") as b:
+        for key in ("states/z", "params/Ab", "params/Q"):
+            np.testing.assert_array_equal(a[f"model_snapshots/8/{key}"][()], b[f"model_snapshots/8/{key}"][()])
+    pytest.importorskip("dask.distributed")
+    before = {u: df[df["uuid"] == u].iloc[0].moseq.result("m")["syllable"].to_numpy() for u in df["uuid"][4:6]}
+    runs = df.iloc[4:6].moseq.infer(model="m", num_iters=100, backend="dask", n_workers=1, progress=False)
+    assert (runs["status"] == "done").all(), runs["error"].tolist()
+    for u, local in before.items():
+        np.testing.assert_array_equal(df[df["uuid"] == u].iloc[0].moseq.result("m")["syllable"].to_numpy(), local)
+
+
 def test_bad_input_is_refused_before_anything_runs(fitted, tmp_path):
     df, _, _, _ = fitted
     with pytest.raises(ValueError, match="kappa"):
