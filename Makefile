@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/sta.py
 	$(PY) benchmarks/pose.py
 	$(PY) benchmarks/ethogram_infer.py
+	$(PY) benchmarks/analysis.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import sys
 import time
@@ -38,8 +39,6 @@ def _demo_pose(df, sd, raw: Path, progress: bool, dlc_epochs: int) -> None:
         from behavior_soup.pose.dlc import make_dlc_project
     except ImportError:  # pragma: no cover
         return
-    import importlib.util
-
     if importlib.util.find_spec("deeplabcut") is None:
         print("pose: DeepLabCut is not installed (pip install 'behavior_soup[pose]'); skipping training")
         return
@@ -71,8 +70,6 @@ def _demo_pose(df, sd, raw: Path, progress: bool, dlc_epochs: int) -> None:
 
 
 def _demo_ethogram(df, sd, progress: bool, epochs: int) -> None:
-    import importlib.util
-
     if epochs <= 0:
         return
     if importlib.util.find_spec("torch") is None:
@@ -106,8 +103,6 @@ def _demo_ethogram(df, sd, progress: bool, epochs: int) -> None:
 
 
 def _demo_moseq(df, sd, progress: bool, iters: int) -> None:
-    import importlib.util
-
     if iters <= 0:
         return
     if importlib.util.find_spec("keypoint_moseq") is None:
@@ -143,6 +138,26 @@ def _demo_moseq(df, sd, progress: bool, iters: int) -> None:
         print(f"  {row['animal_id']}/{row['session_id']}/trial {row['trial_id']}: syllables {top}")
     nmi = normalized_mutual_info_score(np.concatenate(truth), np.concatenate(found))
     print(f"  syllables vs the true behaviors: normalized mutual information {nmi:.2f}")
+
+
+def _demo_analysis(df, ethogram: bool, moseq: bool) -> None:
+    """The results of the stages that ran, frame by frame, and per trial."""
+    rows = df[df["exp_type"] == "table"]
+    f = df.analysis.frames(
+        ethogram="predicted" if ethogram else "none", moseq="demo" if moseq else None, rows=rows, progress=False
+    )
+    s = df.analysis.summary(frames=f)
+    print(f"analysis: {len(f)} frames of {f['uuid'].nunique()} trials side by side ({', '.join(f.columns[7:12])}, ...)")
+    behaviors = [c[: -len("_pct")] for c in s.columns if c.endswith("_pct") and not c.startswith("syllable_")]
+    for _, r in s.head(3).iterrows():
+        budget = ", ".join(f"{b} {r[f'{b}_pct']:.0f}%" for b in behaviors)
+        print(
+            f"  {r['animal_id']}/trial {r['trial_id']}: distance {r['distance_cm']:.1f} cm"
+            + (f"; {budget}" if budget else "")
+        )
+    if ethogram and moseq:
+        t = df.analysis.crosstab("behavior", "syllable", frames=f)
+        print(f"  predicted behaviors vs syllables: normalized mutual information {t.attrs['nmi']:.2f}")
 
 
 def _demo(out: Path, progress: bool, dlc_epochs: int = 0, ethogram_epochs: int = 0, moseq_iters: int = 0) -> int:
@@ -195,6 +210,8 @@ def _demo(out: Path, progress: bool, dlc_epochs: int = 0, ethogram_epochs: int =
     _demo_pose(df, sd, raw, progress, dlc_epochs)
     _demo_ethogram(df, sd, progress, ethogram_epochs)
     _demo_moseq(df, sd, progress, moseq_iters)
+    has = {m: importlib.util.find_spec(m) is not None for m in ("torch", "keypoint_moseq")}
+    _demo_analysis(df, ethogram_epochs > 0 and has["torch"], moseq_iters > 0 and has["keypoint_moseq"])
     print(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs under {bs.load_df(table).paths.output_root}")
     return 0
 

@@ -47,6 +47,14 @@ def test_open_field_dlc_predictions(shared_data, tmp_path):
         df, shared_data / "dlc2nwb/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5", 2330, anterior=("snout",)
     )
     assert entry["fps"] == pytest.approx(30.0, rel=1e-3) and entry["n_frames"] == 2330
+    # across accessors: head tracking and syllables, frame by frame, and the trial's summary
+    assert df.iloc[0].pose.track(source="dlc")["status"] == "done"
+    f = df.analysis.frames(ethogram=None, moseq="real", progress=False)
+    assert len(f) == 2330 and f["syllable"].notna().all()
+    assert f["x_px"].notna().mean() > 0.9 and f["time_s"].iloc[-1] == pytest.approx(2329 / 30.0, rel=1e-3)
+    np.testing.assert_array_equal(f["syllable"].astype(int).to_numpy(), res["syllable"].to_numpy())
+    s = df.analysis.summary(frames=f)
+    assert s["distance_px"].iloc[0] > 100 and s["n_syllables"].iloc[0] == res["syllable"].nunique()
 
 
 @pytest.mark.slow

@@ -2,8 +2,8 @@
 
 Importing this module registers ``df.behavior``, ``df.paths``, ``row.behavior``,
 ``row.paths``, ``row.outputs``, ``df.pose``, ``row.pose``, ``df.sta``, ``row.sta``, ``df.flow_generator``,
-``df.feature_extractor``, ``df.sequence``, ``row.feature_extractor``, ``row.sequence``, ``df.moseq``
-and ``row.moseq``.
+``df.feature_extractor``, ``df.sequence``, ``row.feature_extractor``, ``row.sequence``, ``df.moseq``,
+``row.moseq`` and ``df.analysis``.
 """
 
-from . import behavior, behavior_row, ethogram, moseq, paths, pose, sta  # noqa: F401  (registration side effects)
+from . import analysis, behavior, behavior_row, ethogram, moseq, paths, pose, sta  # noqa: F401  (registration side effects)

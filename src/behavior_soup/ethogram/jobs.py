@@ -20,7 +20,15 @@ from ..video import probe
 from .labels import Labels, check_same_behaviors, read_label_csv
 from .modes import MODES, Mode
 
-__all__ = ["LABELS_KEY", "DEFAULT_LABEL_TEMPLATE", "label_path", "read_labels", "write_labels"]
+__all__ = [
+    "LABELS_KEY",
+    "DEFAULT_LABEL_TEMPLATE",
+    "cleaned_key",
+    "label_path",
+    "read_ethogram",
+    "read_labels",
+    "write_labels",
+]
 
 LABELS_KEY = "behavior/labels"
 #: Where label CSVs are by default, relative to the raw-data root (the sample data's layout).
@@ -381,6 +389,24 @@ def sequence_infer_job(ctx: TrialContext, p: SequenceInferParams) -> dict[str, A
     if p.model_in is None:
         raise ValueError("expected a resolved sequence checkpoint, got None")
     return sequence_from_stored(ctx, p.model_in, device=p.device, min_bout=p.min_bout)
+
+
+def cleaned_key(mode: str) -> str:
+    """The result key of a trial's cleaned (hand-corrected) ethogram for ``mode``:
+    ``"<mode>/cleaned"``, holding ``array`` ``(T, C)`` int8 and ``behaviors`` like
+    ``<mode>/ethogram``. Analyses prefer it to the prediction when it is there.
+
+    Parameters
+    ----------
+    mode
+        ``"fast"``, ``"medium"`` or ``"slow"``.
+
+    Returns
+    -------
+    str
+        The key.
+    """
+    return f"{mode}/cleaned"
 
 
 def read_ethogram(ctx: TrialContext, mode: str, stage: str = "ethogram") -> pd.DataFrame:

@@ -9,7 +9,9 @@ written; the error names the column, the rule, the value and the row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,28 +39,105 @@ def _found(table: pd.DataFrame, col: str, bad: np.ndarray, expected: str) -> str
     return f"expected {col} to be {expected}, found {shown} in {where}{more}"
 
 
-def _bad_ids(s: pd.Series, col: str) -> np.ndarray:
-    bad = set()
-    for v in pd.unique(s.to_numpy()):  # few distinct animals and sessions
+#: Values already found good, per rule: most values of a table are the same from one save to
+#: the next (a job's status writes rewrite every row), so each is checked once per process.
+_GOOD: dict[str, set] = {}
+_GOOD_LIMIT = 2_000_000
+
+
+def _bad(
+    values: np.ndarray, rule: str, is_bad: Callable[[Any], bool], all_good: Callable[[set], bool] | None = None
+) -> np.ndarray:
+    """``(len(values),)`` bool: where ``is_bad`` holds, checking only values not yet seen good.
+
+    ``all_good(unseen)``, a quick test that is true only when none of the unseen values is bad,
+    clears them all at once (the common case); values are checked one by one when it is false.
+    """
+    good = _GOOD.setdefault(rule, set())
+    unseen = set(values.tolist()).difference(good)  # in C: the set of values, less those seen
+    if not unseen:
+        return np.zeros(len(values), bool)
+    try:
+        quick = all_good is not None and all_good(unseen)
+    except TypeError:  # a value that is not a string
+        quick = False
+    bad: set = set() if quick else {v for v in unseen if is_bad(v)}
+    if sum(len(g) for g in _GOOD.values()) > _GOOD_LIMIT:
+        _GOOD.clear()
+        good = _GOOD.setdefault(rule, set())
+    good.update(unseen - bad)
+    if not bad:
+        return np.zeros(len(values), bool)
+    return np.fromiter((v in bad for v in values.tolist()), bool, len(values))
+
+
+def _paths_good(unseen: set) -> bool:
+    """No control character (``isprintable``, in C), backslash, drive colon, ``..`` or leading
+    ``/`` in any of the values: substring tests over the joined text, no regex."""
+    text = "\n".join(unseen)
+    return (
+        "".join(unseen).isprintable()
+        and "\\" not in text
+        and ":" not in text
+        and ".." not in text
+        and not text.startswith("/")
+        and "\n/" not in text
+    )
+
+
+def _uuids_good(unseen: set) -> bool:
+    joined = "".join(unseen)
+    return (
+        "" not in unseen
+        and joined.isprintable()
+        and " " not in joined
+        and "/" not in joined
+        and "\\" not in joined
+        and max(map(len, unseen)) <= MAX_ID_BYTES
+    )
+
+
+def _id_is_bad(what: str) -> Callable[[Any], bool]:
+    def is_bad(v: Any) -> bool:
         try:
-            validate_id(v, col)
+            validate_id(v, what)
         except InvalidIdError:
-            bad.add(v)
-    return s.isin(bad).to_numpy() if bad else np.zeros(len(s), bool)
+            return True
+        return False
+
+    return is_bad
 
 
-def _bad_paths(s: pd.Series) -> np.ndarray:
-    return s.str.contains(_BAD_PATH, regex=True).to_numpy(dtype=bool)
+_PATH = re.compile(_BAD_PATH)
+_UUID_RE = re.compile(_UUID)
+
+
+def _bad_ids(s: pd.Series, col: str) -> np.ndarray:
+    return _bad(s.to_numpy(), col, _id_is_bad(col))
+
+
+def _bad_paths(s: pd.Series, nonempty: bool = False) -> np.ndarray:
+    def is_bad(v: Any) -> bool:
+        return not isinstance(v, str) or (not v and nonempty) or bool(v and _PATH.search(v))
+
+    def all_good(unseen: set) -> bool:
+        return not (nonempty and "" in unseen) and _paths_good(unseen)
+
+    return _bad(s.to_numpy(), "path!" if nonempty else "path", is_bad, all_good)
 
 
 def _bad_files(s: pd.Series) -> np.ndarray:
-    import re
-
-    pattern = re.compile(_BAD_PATH)
     return np.array(
-        [any(not isinstance(v, str) or not v or pattern.search(v) for v in d.values()) if d else False for d in s],
+        [any(not isinstance(v, str) or not v or _PATH.search(v) for v in d.values()) if d else False for d in s],
         dtype=bool,
     )
+
+
+def _not_in(s: pd.Series, allowed: Iterable[Any]) -> np.ndarray:
+    allowed = set(allowed)
+    if set(pd.unique(s.to_numpy())) <= allowed:
+        return np.zeros(len(s), bool)
+    return ~s.isin(list(allowed)).to_numpy()
 
 
 def problems(table: pd.DataFrame) -> Iterator[str]:
@@ -77,8 +156,9 @@ def problems(table: pd.DataFrame) -> Iterator[str]:
     """
     if not len(table):
         return
-    uuid = table["uuid"]
-    bad = ~uuid.str.fullmatch(_UUID).to_numpy(dtype=bool)
+    bad = _bad(
+        table["uuid"].to_numpy(), "uuid", lambda v: not (isinstance(v, str) and _UUID_RE.fullmatch(v)), _uuids_good
+    )
     if bad.any():
         yield _found(table, "uuid", bad, f"a non-empty id of at most {MAX_ID_BYTES} characters without '/' or spaces")
     for col in ("animal_id", "session_id"):
@@ -90,23 +170,21 @@ def problems(table: pd.DataFrame) -> Iterator[str]:
     bad = (table["trial_id"] < 0).to_numpy()
     if bad.any():
         yield _found(table, "trial_id", bad, "a non-negative integer")
-    bad = ~table["exp_type"].isin(list(EXP_TYPES)).to_numpy()
+    bad = _not_in(table["exp_type"], EXP_TYPES)
     if bad.any():
         known = [k for k in EXP_TYPES if k]
         yield _found(table, "exp_type", bad, f"one of {known} or '' (add types with schema.register_exp_type)")
     for ns in schema.STATUS_NAMESPACES:
         col = schema.status_column(ns)
-        bad = ~table[col].isin(list(schema.STATUSES)).to_numpy()
+        bad = _not_in(table[col], schema.STATUSES)
         if bad.any():
             yield _found(table, col, bad, f"a run status in {list(schema.STATUSES)}")
     for view in schema.VIEWS:
         col = schema.view_column(view)
-        s = table[col]
-        bad = (s != "").to_numpy() & _bad_paths(s)
+        bad = _bad_paths(table[col])
         if bad.any():
             yield _found(table, col, bad, f"'' or {_PATH_RULE} of the raw-data root")
-    s = table["output_path"]
-    bad = (s == "").to_numpy() | _bad_paths(s)
+    bad = _bad_paths(table["output_path"], nonempty=True)
     if bad.any():
         yield _found(table, "output_path", bad, f"{_PATH_RULE} of the output root")
     bad = _bad_files(table["files"])
