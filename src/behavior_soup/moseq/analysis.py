@@ -8,6 +8,7 @@ trial table.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,8 @@ from .data import gather, recording_name
 from .infer import moseq_key
 
 __all__ = ["grid_movies", "load_results", "syllable_stats", "trajectory_plots", "transitions"]
+
+log = logging.getLogger(__name__)
 
 
 def load_results(contexts: Sequence[TrialContext], model: str) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
@@ -171,7 +174,8 @@ def grid_movies(
     contexts: Sequence[TrialContext], entry: dict[str, Any], out: Path, rows: int = 4, cols: int = 6, **kwargs: Any
 ) -> dict[str, Any]:
     """A grid movie per syllable (keypoint-moseq's ``generate_grid_movies``): instances cut
-    from the trials' videos of the model's view, or keypoints only when a trial has none.
+    from the videos of the model's view (only from the trials that have theirs), or keypoints
+    only when no trial has one.
 
     Parameters
     ----------
@@ -189,19 +193,27 @@ def grid_movies(
     Returns
     -------
     dict
-        ``movies``: syllable -> movie path; ``keypoints_only``: whether videos were left out.
+        ``movies``: syllable -> movie path; ``keypoints_only``: whether no video was found;
+        ``from_videos``: how many trials the instances were cut from.
     """
     kpms = load()
     results, names, kp = _inputs(contexts, entry)
-    videos = {n: str(c.video_path(entry["view"])) for n, c in names.items() if entry["view"] in c.videos}
-    keypoints_only = len(videos) < len(names) or not all(Path(v).is_file() for v in videos.values())
+    view = entry["view"]
+    paths = {n: c.video_path(view) for n, c in names.items() if view in c.videos}
+    videos = {n: str(p) for n, p in paths.items() if p.is_file()}
+    keypoints_only = not videos
+    coordinates = kp.coordinates
+    if videos and len(videos) < len(names):  # instances from the trials that have their video
+        log.info("grid movies from the %d of %d trials with a %s video", len(videos), len(names), view)
+        results = {n: r for n, r in results.items() if n in videos}
+        coordinates = {n: xy for n, xy in coordinates.items() if n in videos}
     out.mkdir(parents=True, exist_ok=True)
     with quiet():
         kpms.generate_grid_movies(
             results,
             output_dir=str(out),
             video_paths=None if keypoints_only else videos,
-            coordinates=kp.coordinates,
+            coordinates=coordinates,
             bodyparts=list(kp.bodyparts),
             use_bodyparts=entry["use_bodyparts"],
             keypoints_only=keypoints_only,
@@ -215,7 +227,7 @@ def grid_movies(
         digits = "".join(ch for ch in p.stem if ch.isdigit())
         if digits:
             movies[int(digits)] = str(p)
-    return {"movies": movies, "keypoints_only": keypoints_only}
+    return {"movies": movies, "keypoints_only": keypoints_only, "from_videos": len(videos)}
 
 
 def trajectory_plots(contexts: Sequence[TrialContext], entry: dict[str, Any], out: Path, **kwargs: Any) -> list[str]:
