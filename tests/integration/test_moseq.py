@@ -153,7 +153,7 @@ def test_resume_gives_the_uninterrupted_fit(moseq_table, monkeypatch):
                 )
 
 
-@pytest.mark.slow  # one run of five stalled past 600 s here (cause not found yet); kept out of the default run
+@pytest.mark.slow  # one run of seven stalled past 600 s here (cause not found yet); kept out of the default run
 def test_fit_in_a_worker_process_and_infer_on_dask_give_the_local_results(fitted):
     df, _, _, _ = fitted
     rows = df.iloc[:5]
