@@ -109,10 +109,6 @@ def locked(path: str | os.PathLike, timeout: float | None = None, what: str = "f
     path = Path(path)
     timeout = check_timeout(timeout)
     lock = _lock_for(path)
-    lp = lock_path(path)
-    if lp.exists() and not lp.is_file():
-        found = "a folder" if lp.is_dir() else "something other than a file"
-        raise LockError(f"expected the lock of the {what} {str(path)!r} to be a file, found {found} at {str(lp)!r}")
     try:
         lock.acquire(timeout=timeout)
     except Timeout as exc:
@@ -120,10 +116,11 @@ def locked(path: str | os.PathLike, timeout: float | None = None, what: str = "f
             f"expected to lock the {what} {str(path)!r} within {timeout:g} s, but another writer "
             f"still holds {str(lock_path(path))!r}; retry later or pass a longer lock_timeout"
         ) from exc
-    except OSError as exc:
+    except OSError as exc:  # raised at once, not retried: a folder in its place, no permission
+        lp = lock_path(path)
+        found = f"a folder at {str(lp)!r}" if lp.is_dir() else f"{type(exc).__name__}: {exc}"
         raise LockError(
-            f"expected to create or open the lock file {str(lp)!r} of the {what} {str(path)!r}, "
-            f"got {type(exc).__name__}: {exc}"
+            f"expected the lock of the {what} {str(path)!r} to be a file it can open, found {found}"
         ) from exc
     try:
         yield

@@ -36,6 +36,7 @@ __all__ = [
     "dumps",
     "empty_table",
     "encode_json_column",
+    "first_bad",
     "from_columns",
     "identities",
     "is_clean_str",
@@ -303,12 +304,32 @@ def coerce(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
-def _where(s: pd.Series, bad: np.ndarray) -> str:
+def first_bad(s: pd.Series, bad: np.ndarray, uuids: pd.Series | None = None) -> str:
+    """Where a column breaks a rule, for a message: the first bad value, its row, and how
+    many other rows break it.
+
+    Parameters
+    ----------
+    s
+        The column.
+    bad
+        ``(len(s),)`` bool, true on the rows that break the rule (at least one).
+    uuids
+        The rows' uuids, named beside the row when given.
+
+    Returns
+    -------
+    str
+        e.g. ``"'../etc' in row 0 (uuid '...') (and 2 more rows)"``; strings over 60 characters
+        are cut.
+    """
     i = int(np.flatnonzero(bad)[0])
     more = int(bad.sum()) - 1
     v = s.iloc[i]
     v = v.item() if isinstance(v, np.generic) else v
-    return f"{v!r} in row {s.index.tolist()[i]!r}" + (f" (and {more} more rows)" if more else "")
+    shown = f"{v[:60]!r}..." if isinstance(v, str) and len(v) > 60 else repr(v)
+    where = f"row {s.index.tolist()[i]!r}" + (f" (uuid {uuids.iloc[i]!r})" if uuids is not None else "")
+    return f"{shown} in {where}" + (f" (and {more} more rows)" if more else "")
 
 
 def _as_int64(s: pd.Series, col: str) -> pd.Series:
@@ -326,7 +347,7 @@ def _as_int64(s: pd.Series, col: str) -> pd.Series:
         dtype=bool,
     )
     if bad.any():
-        raise ValueError(f"expected whole numbers in column {col!r}, found {_where(s, bad)}")
+        raise ValueError(f"expected whole numbers in column {col!r}, found {first_bad(s, bad)}")
     return pd.Series([int(v) for v in values], index=s.index, dtype="int64")
 
 
@@ -335,7 +356,9 @@ def _as_time(s: pd.Series, col: str) -> pd.Series:
     parsed = pd.to_datetime(s, utc=True, errors="coerce", **mixed)
     bad = (parsed.isna() & s.notna()).to_numpy()
     if bad.any():
-        raise ValueError(f"expected times in column {col!r} (e.g. '2024-01-05 10:00:00+00:00'), found {_where(s, bad)}")
+        raise ValueError(
+            f"expected times in column {col!r} (e.g. '2024-01-05 10:00:00+00:00'), found {first_bad(s, bad)}"
+        )
     return parsed.astype("datetime64[us, UTC]")
 
 
@@ -345,7 +368,7 @@ def _as_dicts(s: pd.Series, col: str) -> pd.Series:
         [not (isinstance(v, Mapping) or v is None or (isinstance(v, float) and np.isnan(v))) for v in values]
     )
     if bad.any():
-        raise ValueError(f"expected dicts (or missing values) in column {col!r}, found {_where(s, bad)}")
+        raise ValueError(f"expected dicts (or missing values) in column {col!r}, found {first_bad(s, bad)}")
     return s.astype(object).map(as_dict)
 
 

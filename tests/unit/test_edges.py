@@ -63,7 +63,7 @@ def test_a_lock_timeout_is_a_finite_number_of_seconds(table, timeout):
 def test_a_lock_that_is_a_folder(tmp_path):
     target = tmp_path / "x.h5"
     (tmp_path / "x.h5.lock").mkdir()
-    with pytest.raises(LockError, match="to be a file, found a folder"):
+    with pytest.raises(LockError, match="to be a file it can open, found a folder"):
         with locked(target, 1, what="trial table"):
             pass
     assert issubclass(LockTimeoutError, LockError) and issubclass(LockError, OSError)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..jobs import TrialContext
 from ..schema import video_trials
 from ..store import ATTRS_KEY, TableInfo, table_info
 
@@ -21,6 +22,12 @@ def check_table(obj: pd.DataFrame | pd.Series, accessor: str) -> None:
 
 def info_of(obj: pd.DataFrame | pd.Series) -> TableInfo:
     return table_info(obj)  # type: ignore[arg-type]
+
+
+def contexts(df: pd.DataFrame, lock_timeout: float | None = None) -> list[TrialContext]:
+    """A :class:`TrialContext` per row of ``df`` (a table or a slice of one), in row order."""
+    info = info_of(df)
+    return [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in df.iterrows()]
 
 
 def video_rows(df: pd.DataFrame, params: object = None) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from .. import analysis
 from ..analysis import FramesParams
 from ..jobs import TrialContext
 from ..jobs.runner import rows_of
-from ._common import check_table, info_of
+from ._common import check_table, contexts
 
 _PARAMS = textwrap.indent(FramesParams.doc(), "    ")
 
@@ -26,9 +26,7 @@ class AnalysisDataFrameAccessor:
         self._df = df
 
     def _contexts(self, rows: pd.DataFrame | None) -> list[TrialContext]:
-        info = info_of(self._df)
-        subset = self._df if rows is None else rows_of(self._df, rows)
-        return [TrialContext.from_row(r, info) for _, r in subset.iterrows()]
+        return contexts(self._df if rows is None else rows_of(self._df, rows))
 
     def frames(self, *, rows: pd.DataFrame | None = None, progress: bool = True, **params: Any) -> pd.DataFrame:
         return analysis.frames(self._contexts(rows), FramesParams(**params), progress=progress)

@@ -13,10 +13,10 @@ import pandas as pd
 
 from .. import items, schema, store
 from ..ethogram.jobs import DEFAULT_LABEL_TEMPLATE, EthogramInferParams, check_label_files
-from ..jobs import TrialContext, run_job, run_rows, run_task
+from ..jobs import run_job, run_rows, run_task
 from ..jobs.declare import table_job
 from ..jobs.runner import Backend
-from ._common import check_table, info_of, video_rows
+from ._common import check_table, contexts, info_of, video_rows
 from .behavior_row import BehaviorSeriesAccessor, OutputsSeriesAccessor
 
 __all__ = ["BehaviorDataFrameAccessor", "BehaviorSeriesAccessor", "OutputsSeriesAccessor"]
@@ -200,9 +200,8 @@ class BehaviorDataFrameAccessor:
         DataFormatError
             If the files disagree on their behaviors.
         """
-        info = info_of(self._df)
         rows = self._df[schema.video_trials(self._df)] if rows is None else rows
-        ctxs = [TrialContext.from_row(r, info) for _, r in rows.iterrows()]
+        ctxs = contexts(rows)
         behaviors = check_label_files(ctxs, template)
         out = run_job(ctxs, "labels_load", {"template": template, "behaviors": list(behaviors)}, progress=progress)
         store.refresh(self._df)

@@ -15,16 +15,11 @@ from ..moseq import infer as _infer  # registers the moseq_infer job
 from ..moseq import tasks as _tasks  # noqa: F401  (registers the moseq_fit and moseq_kappa_scan tasks)
 from ..moseq.data import check_sources, has_source
 from ..moseq.params import FitParams, InferParams, KappaScanParams
-from ._common import check_table, info_of
-
-
-def _contexts(df: pd.DataFrame, lock_timeout: float | None = None) -> list[TrialContext]:
-    info = info_of(df)
-    return [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in df.iterrows()]
+from ._common import check_table, contexts, info_of
 
 
 def _with_pose(df: pd.DataFrame, source: str, view: str) -> pd.DataFrame:
-    keep = [has_source(c, source, view) for c in _contexts(df)]
+    keep = [has_source(c, source, view) for c in contexts(df)]
     return df[keep]
 
 
@@ -42,7 +37,7 @@ def _moseq_dir(df: pd.DataFrame) -> Path:
 
 
 def _check_rows(rows: pd.DataFrame, p: FitParams | KappaScanParams) -> None:
-    check_sources(_contexts(rows), p.pose_model, p.view, [*(p.use_bodyparts or ()), *p.anterior, *p.posterior])
+    check_sources(contexts(rows), p.pose_model, p.view, [*(p.use_bodyparts or ()), *p.anterior, *p.posterior])
 
 
 def _fit_args(df: pd.DataFrame, p: FitParams, lock_timeout: float | None) -> dict[str, Any]:
@@ -140,7 +135,7 @@ class MoseqDataFrameAccessor:
             One row per trial and syllable.
         """
         entry = self.model(model)
-        return analysis.syllable_stats(_contexts(self._df), model, entry["fps"], min_frequency)
+        return analysis.syllable_stats(contexts(self._df), model, entry["fps"], min_frequency)
 
     def transitions(self, model: str, groupby: str = "exp_type", normalize: str = "bigram") -> dict[Any, pd.DataFrame]:
         """Syllable transition matrices per group of trials (see
@@ -164,7 +159,7 @@ class MoseqDataFrameAccessor:
             raise KeyError(f"expected groupby to be a column of the table, got {groupby!r}")
         self.model(model)
         groups = dict(zip(self._df["uuid"], self._df[groupby]))
-        return analysis.transitions(_contexts(self._df), model, groups, normalize=normalize)
+        return analysis.transitions(contexts(self._df), model, groups, normalize=normalize)
 
     def grid_movies(self, model: str, rows: int = 4, cols: int = 6, **kwargs: Any) -> dict[str, Any]:
         """A grid movie per syllable under ``<output root>/moseq/<model>/grid_movies``; the
@@ -186,7 +181,7 @@ class MoseqDataFrameAccessor:
         """
         entry = {**self.model(model), "name": model}
         out = analysis.grid_movies(
-            _contexts(self._df), entry, _moseq_dir(self._df) / model / "grid_movies", rows, cols, **kwargs
+            contexts(self._df), entry, _moseq_dir(self._df) / model / "grid_movies", rows, cols, **kwargs
         )
         table = info_of(self._df).table_path
         rel = {str(k): registry.relative_to_table(table, v) for k, v in out["movies"].items()}
@@ -211,7 +206,7 @@ class MoseqDataFrameAccessor:
         """
         entry = {**self.model(model), "name": model}
         files = analysis.trajectory_plots(
-            _contexts(self._df), entry, _moseq_dir(self._df) / model / "trajectory_plots", **kwargs
+            contexts(self._df), entry, _moseq_dir(self._df) / model / "trajectory_plots", **kwargs
         )
         table = info_of(self._df).table_path
         registry.update_model(table, model, trajectory_plots=[registry.relative_to_table(table, f) for f in files])

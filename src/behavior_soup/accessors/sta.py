@@ -10,7 +10,7 @@ import pandas as pd
 from ..jobs import TrialContext
 from ..jobs.declare import row_job, table_job
 from ..sta.recording import ResultKind, StaParams, add_recording, read_sta, sta_summary
-from ._common import check_table, info_of
+from ._common import check_table, contexts, info_of
 
 
 def recording_rows(df: pd.DataFrame, p: object = None) -> pd.DataFrame:
@@ -74,8 +74,7 @@ class StaDataFrameAccessor:
             ``uuid``, ``animal_id``, ``session_id``, ``trial_id`` and the unit's summary
             columns, over every recording (``exp_type == "ephys"``) with results.
         """
-        info = info_of(self._df)
-        return sta_summary([TrialContext.from_row(r, info) for _, r in recording_rows(self._df).iterrows()])
+        return sta_summary(contexts(recording_rows(self._df)))
 
 
 @pd.api.extensions.register_series_accessor("sta")

@@ -29,14 +29,7 @@ _PATH_RULE = "a relative POSIX path inside its root ('/' separators, no drive, n
 
 
 def _found(table: pd.DataFrame, col: str, bad: np.ndarray, expected: str) -> str:
-    i = int(np.flatnonzero(bad)[0])
-    n = int(bad.sum())
-    value = table[col].iloc[i]
-    value = value.item() if isinstance(value, np.generic) else value
-    shown = f"{value[:60]!r}..." if isinstance(value, str) and len(value) > 60 else repr(value)
-    where = f"row {table.index[i]!r} (uuid {table['uuid'].iloc[i]!r})"
-    more = f" and {n - 1} more rows" if n > 1 else ""
-    return f"expected {col} to be {expected}, found {shown} in {where}{more}"
+    return f"expected {col} to be {expected}, found {schema.first_bad(table[col], bad, table['uuid'])}"
 
 
 #: Values already found good, per rule: most values of a table are the same from one save to
