@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,moseq]" -c constraints/moseq.txt
+	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,moseq,viz]" -c constraints/moseq.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/pose.py
 	$(PY) benchmarks/ethogram_infer.py
 	$(PY) benchmarks/analysis.py
+	$(PY) benchmarks/viewer.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
 
 from ..jobs import TrialContext
 from ..schema import video_trials
 from ..store import ATTRS_KEY, TableInfo, table_info
+
+#: Which library draws a window (see :mod:`behavior_soup.viz.backends`).
+DrawBackend = Literal["auto", "fastplotlib", "matplotlib"]
 
 
 def check_table(obj: pd.DataFrame | pd.Series, accessor: str) -> None:

@@ -18,6 +18,7 @@ from ..jobs.declare import table_job
 from ..jobs.runner import Backend
 from ._common import check_table, contexts, info_of, video_rows
 from .behavior_row import BehaviorSeriesAccessor, OutputsSeriesAccessor
+from .behavior_views import EthogramViewsMixin
 
 __all__ = ["BehaviorDataFrameAccessor", "BehaviorSeriesAccessor", "OutputsSeriesAccessor"]
 
@@ -41,8 +42,9 @@ def _status_view(df: pd.DataFrame, ns: str) -> pd.DataFrame:
 
 
 @pd.api.extensions.register_dataframe_accessor("behavior")
-class BehaviorDataFrameAccessor:
-    """Table-level operations: add/remove trials, save, run jobs over rows."""
+class BehaviorDataFrameAccessor(EthogramViewsMixin):
+    """Table-level operations: add/remove trials, save, run jobs over rows; the ethogram
+    viewer, cleaner, labeller and comparison (:class:`.behavior_views.EthogramViewsMixin`)."""
 
     def __init__(self, df: pd.DataFrame) -> None:
         check_table(df, "behavior")

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import outputs
-from ..ethogram.jobs import EthogramInferParams, read_ethogram, read_labels, write_labels
+from ..ethogram.jobs import EthogramInferParams, EthogramStage, read_ethogram, read_labels, write_labels
 from ..ethogram.labels import Labels, labels_from_array
 from ..ethogram.modes import Mode
 from ..jobs import TrialContext, run_row
@@ -125,6 +125,25 @@ class BehaviorSeriesAccessor:
         """
         return read_labels(self.context())
 
+    def promote_cleaned(self, mode: Mode = "fast") -> Labels:
+        """Make this trial's cleaned ``mode`` ethogram (from ``df.behavior.clean_ethograms``)
+        its ground-truth labels, for retraining (see
+        :func:`behavior_soup.ethogram.cleaned.promote_cleaned`).
+
+        Parameters
+        ----------
+        mode
+            ``"fast"``, ``"medium"`` or ``"slow"``.
+
+        Returns
+        -------
+        Labels
+            The labels now stored in ``behavior/labels``.
+        """
+        from ..ethogram.cleaned import promote_cleaned
+
+        return promote_cleaned(self.context(), mode)
+
     infer = row_job(
         "behavior_infer",
         EthogramInferParams,
@@ -132,23 +151,24 @@ class BehaviorSeriesAccessor:
         "failure the error (the traceback is in the table's run record).",
     )
 
-    def ethogram(
-        self, mode: Mode = "fast", stage: Literal["ethogram", "sequence", "features"] = "ethogram"
-    ) -> pd.DataFrame:
-        """This trial's result for ``mode`` as a DataFrame, one column per behavior: the
-        ethogram (int8 0/1), or the ``sequence`` or ``features`` stage's probabilities.
+    def ethogram(self, mode: Mode = "fast", stage: EthogramStage = "auto") -> pd.DataFrame:
+        """This trial's ethogram for ``mode`` as a DataFrame, one column per behavior: the
+        cleaned one where the trial has it (``df.behavior.clean_ethograms``), else the model's
+        (int8 0/1); or the ``sequence`` or ``features`` stage's probabilities.
 
         Parameters
         ----------
         mode
             ``"fast"``, ``"medium"`` or ``"slow"``.
         stage
-            ``"ethogram"``, ``"sequence"`` or ``"features"``.
+            ``"auto"`` (cleaned, else the model's), ``"ethogram"`` (the model's), ``"cleaned"``,
+            ``"sequence"`` or ``"features"``.
 
         Returns
         -------
         pandas.DataFrame
-            ``(T, C)``, one row per frame and one column per behavior (background first).
+            ``(T, C)``, one row per frame and one column per behavior (background first);
+            ``attrs["key"]`` names the result read.
 
         Raises
         ------

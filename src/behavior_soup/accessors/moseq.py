@@ -15,7 +15,7 @@ from ..moseq import infer as _infer  # registers the moseq_infer job
 from ..moseq import tasks as _tasks  # noqa: F401  (registers the moseq_fit and moseq_kappa_scan tasks)
 from ..moseq.data import check_sources, has_source
 from ..moseq.params import FitParams, InferParams, KappaScanParams
-from ._common import check_table, contexts, info_of
+from ._common import DrawBackend, check_table, contexts, info_of
 
 
 def _with_pose(df: pd.DataFrame, source: str, view: str) -> pd.DataFrame:
@@ -244,3 +244,25 @@ class MoseqSeriesAccessor:
             ``time_s``, ``syllable``, ``centroid_x``, ``centroid_y``, ``heading``, ``latent_*``.
         """
         return _infer.read_syllables(TrialContext.from_row(self._row, info_of(self._row)), model)
+
+    def view(self, model: str, view: str = "front", *, backend: DrawBackend = "auto") -> Any:
+        """This trial's video above its syllable track (model ``model``), a frame at a time.
+
+        Parameters
+        ----------
+        model
+            The MoSeq model's name.
+        view
+            The video shown (``"front"`` or ``"side"``); none when the trial lacks it.
+        backend
+            ``"auto"``, ``"fastplotlib"`` or ``"matplotlib"``.
+
+        Returns
+        -------
+        object
+            The window; ``.show()`` displays it.
+        """
+        from ..viz.api import syllable_window
+
+        ctx = TrialContext.from_row(self._row, info_of(self._row))
+        return syllable_window(ctx, model, view, backend=backend)

@@ -18,7 +18,7 @@ from ..pose import models as pose_models
 from ..pose.data import PoseData
 from ..pose.jobs import PoseInferParams, PoseLoadParams, read_pose, read_tracking
 from ..pose.tracking import TrackingParams
-from ._common import check_table, info_of, video_rows
+from ._common import DrawBackend, check_table, info_of, video_rows
 
 
 def _trials_with_view(df: pd.DataFrame, p: TrackingParams) -> pd.DataFrame:
@@ -223,6 +223,37 @@ class PoseSeriesAccessor:
             If the trial has no such stored pose.
         """
         return read_pose(self._ctx(), source, view)
+
+    def view(
+        self,
+        source: str = "imported",
+        view: str = "front",
+        *,
+        min_likelihood: float = 0.0,
+        backend: DrawBackend = "auto",
+    ) -> Any:
+        """The keypoints of ``source`` over this trial's ``view`` video, a frame at a time
+        (slider, or the arrow keys: ±1 and ±30 frames); points under ``min_likelihood`` hidden.
+
+        Parameters
+        ----------
+        source
+            A registered model's name or an import's name.
+        view
+            ``"front"`` or ``"side"``.
+        min_likelihood
+            Keypoints below this likelihood are not drawn.
+        backend
+            ``"auto"``, ``"fastplotlib"`` or ``"matplotlib"``.
+
+        Returns
+        -------
+        object
+            The window; ``.show()`` displays it.
+        """
+        from ..viz.api import pose_window
+
+        return pose_window(self._ctx(), source, view, min_likelihood=min_likelihood, backend=backend)
 
     def tracking(self, method: str = "head_from_ears") -> pd.DataFrame:
         """The stored subject state of ``method`` (one row per frame).

@@ -10,7 +10,7 @@ import pandas as pd
 from ..jobs import TrialContext
 from ..jobs.declare import row_job, table_job
 from ..sta.recording import ResultKind, StaParams, add_recording, read_sta, sta_summary
-from ._common import check_table, contexts, info_of
+from ._common import DrawBackend, check_table, contexts, info_of
 
 
 def recording_rows(df: pd.DataFrame, p: object = None) -> pd.DataFrame:
@@ -118,6 +118,28 @@ class StaSeriesAccessor:
             If no STA was computed for ``unit`` in this trial.
         """
         return read_sta(self._ctx(), unit, kind)
+
+    def view(self, unit: Any, kind: ResultKind = "centered", *, backend: DrawBackend = "auto") -> Any:
+        """A unit's STA one delay at a time (slider, or the arrow keys) above the temporal
+        profile of its peak pixel, with a cursor at the delay shown.
+
+        Parameters
+        ----------
+        unit
+            The unit's name, or its number for units named ``unit_<n>``.
+        kind
+            ``"centered"``, ``"sta"`` or ``"zscore"``.
+        backend
+            ``"auto"``, ``"fastplotlib"`` or ``"matplotlib"``.
+
+        Returns
+        -------
+        object
+            The window; ``.show()`` displays it.
+        """
+        from ..viz.api import sta_window
+
+        return sta_window(self._ctx(), unit, kind, backend=backend)
 
     def summary(self) -> pd.DataFrame:
         """One row per computed unit of this trial.

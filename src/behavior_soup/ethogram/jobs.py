@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .. import checks
+from .. import checks, outputs
 from ..jobs import TrialContext, register_job
 from ..params import Params, param
 from ..provenance import Provenance
@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_LABEL_TEMPLATE",
     "cleaned_key",
     "label_path",
+    "EthogramStage",
     "read_ethogram",
     "read_labels",
     "write_labels",
@@ -409,9 +410,13 @@ def cleaned_key(mode: str) -> str:
     return f"{mode}/cleaned"
 
 
-def read_ethogram(ctx: TrialContext, mode: str, stage: str = "ethogram") -> pd.DataFrame:
-    """A trial's stored ``stage`` (``"ethogram"`` int8, or ``"sequence"``/``"features"``
-    probabilities) for ``mode``: ``(T, C)`` DataFrame with behavior columns.
+EthogramStage = Literal["auto", "ethogram", "cleaned", "sequence", "features"]
+_STAGES = ("auto", "ethogram", "cleaned", "sequence", "features")
+
+
+def read_ethogram(ctx: TrialContext, mode: str, stage: EthogramStage = "auto") -> pd.DataFrame:
+    """A trial's stored ethogram or probabilities for ``mode``: ``(T, C)`` DataFrame with
+    behavior columns.
 
     Parameters
     ----------
@@ -420,23 +425,34 @@ def read_ethogram(ctx: TrialContext, mode: str, stage: str = "ethogram") -> pd.D
     mode
         ``"fast"``, ``"medium"`` or ``"slow"``.
     stage
-        ``"ethogram"``, ``"sequence"`` or ``"features"``.
+        ``"auto"`` (the cleaned ethogram where the trial has one, else the model's), ``"ethogram"``
+        (the model's), ``"cleaned"`` (hand-corrected, see :func:`cleaned_key`), or the
+        ``"sequence"``/``"features"`` stage's probabilities.
 
     Returns
     -------
     pandas.DataFrame
         ``(T, C)``, one column per behavior (background first), one row per frame: int8 0/1
-        for ``"ethogram"``, float32 probabilities in [0, 1] otherwise.
+        for an ethogram, float32 probabilities in [0, 1] otherwise. ``attrs["key"]`` names the
+        result read (e.g. ``"fast/cleaned"``).
 
     Raises
     ------
     ValueError
-        If ``stage`` is not one of the three.
+        If ``stage`` is not one of the five.
     OutputsError
         If the trial has no such stored result.
     """
-    if stage not in ("ethogram", "sequence", "features"):
-        raise ValueError(f"expected stage 'ethogram', 'sequence' or 'features', got {stage!r}")
-    d = ctx.read(f"{mode}/{stage}")
-    values = d["array"] if stage == "ethogram" else d["probabilities"]
-    return pd.DataFrame(values, columns=[str(b) for b in d["behaviors"]])
+    if stage not in _STAGES:
+        raise ValueError(f"expected stage one of {list(_STAGES)}, got {stage!r}")
+    if stage == "auto":
+        have = set(
+            outputs.list_results(ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid, lock_timeout=ctx.lock_timeout)
+        )
+        stage = "cleaned" if cleaned_key(mode) in have else "ethogram"
+    key = cleaned_key(mode) if stage == "cleaned" else f"{mode}/{stage}"
+    d = ctx.read(key)
+    values = d["array"] if stage in ("ethogram", "cleaned") else d["probabilities"]
+    out = pd.DataFrame(values, columns=[str(b) for b in d["behaviors"]])
+    out.attrs["key"] = key
+    return out

@@ -192,7 +192,8 @@ def labels_of(ctxs: list[TrialContext], frames: Mapping[str, np.ndarray]) -> tup
     if missing:
         raise ItemNotFoundError(
             f"expected ground-truth labels for every training trial, found none for {missing}; load them "
-            "with df.behavior.load_labels() or row.behavior.set_labels(), or leave those trials out"
+            "with df.behavior.load_labels() or row.behavior.set_labels(), make a cleaned ethogram the labels with "
+            "row.behavior.promote_cleaned(mode), or leave those trials out"
         )
     behaviors = check_same_behaviors({c.label: labels[c.uuid] for c in ctxs})
     for c in ctxs:
