@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ethogram_infer.py
 	$(PY) benchmarks/analysis.py
 	$(PY) benchmarks/viewer.py
+	$(PY) benchmarks/scaling.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache

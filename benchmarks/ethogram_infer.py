@@ -25,40 +25,11 @@ import torch
 
 import behavior_soup as bs
 from behavior_soup._torch import resolve_device
-from behavior_soup.ethogram.build import build, feature_extractor_arch, sequence_arch
-from behavior_soup.ethogram.checkpoint import save_checkpoint
+from behavior_soup.ethogram.build import untrained_models
 from behavior_soup.ethogram.frames import stream_clips, view_paths
 from behavior_soup.ethogram.infer import infer_trial, load_model
-from behavior_soup.ethogram.modes import get_mode
 from behavior_soup.jobs import TrialContext
 from behavior_soup.sample_data import BEHAVIORS, make_sample_data
-
-
-def checkpoints(folder: Path, mode: str, size: int) -> tuple[Path, Path]:
-    spec = get_mode(mode)
-    common = {
-        "mode": mode,
-        "behaviors": list(BEHAVIORS),
-        "input_size": [size, size],
-        "n_frames": spec.n_frames,
-        "views": None,
-        "norm": {"mean": [0.3] * 3, "std": [0.2] * 3},
-        "thresholds": [0.5] * len(BEHAVIORS),
-    }
-    torch.manual_seed(0)
-    fe_arch = feature_extractor_arch(spec, len(BEHAVIORS))
-    fe = save_checkpoint(
-        folder / f"{mode}_{size}_fe.pt",
-        {**common, "kind": "feature_extractor", "architecture": fe_arch, "model_id": f"fe{mode}{size}",
-         "state_dict": build("feature_extractor", fe_arch).state_dict()},
-    )  # fmt: skip
-    seq_a = sequence_arch(len(BEHAVIORS))
-    seq = save_checkpoint(
-        folder / f"{mode}_{size}_seq.pt",
-        {**common, "kind": "sequence", "architecture": seq_a, "model_id": f"seq{mode}{size}",
-         "state_dict": build("sequence", seq_a).state_dict()},
-    )  # fmt: skip
-    return fe, seq
 
 
 def model_only(ctx: TrialContext, fe: Path, seq: Path, device: str, batch_size: int) -> float:
@@ -131,7 +102,7 @@ def main() -> None:
             df.behavior.add_item("m1")
             ctxs = [TrialContext.from_row(r, df.behavior.info) for _, r in df.iterrows()]
             for size in args.sizes:
-                fe, seq = checkpoints(tmp, mode, size)
+                fe, seq = untrained_models(tmp, mode, BEHAVIORS, size)
                 end_to_end(ctxs[1], fe, seq, device, args.batch_size, n)  # warm-up (loads, allocates)
                 model_only(ctxs[1], fe, seq, device, args.batch_size)
                 e2e = end_to_end(ctxs[0], fe, seq, device, args.batch_size, n)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from . import accessors as _accessors  # noqa: F401  registers the pandas accessors
+from . import cluster
 from ._version import __version__
 from .errors import (
     BehaviorSoupError,
@@ -34,6 +35,7 @@ from .errors import (
     VideoError,
 )
 from .jobs import builtin as _builtin_jobs  # noqa: F401  registers the core jobs
+from .locking import set_lock_kind
 from .naming import NamingRule
 from .paths import get_parent_raw_data_path, set_parent_raw_data_path
 from .schema import register_exp_type
@@ -60,10 +62,12 @@ __all__ = [
     "TableFormatError",
     "VideoError",
     "__version__",
+    "cluster",
     "create_df",
     "get_parent_raw_data_path",
     "load_df",
     "register_exp_type",
     "save_df",
+    "set_lock_kind",
     "set_parent_raw_data_path",
 ]

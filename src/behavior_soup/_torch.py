@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .errors import DeviceError, require
 
+_THREADS_SET: list[str] = []
+
 
 def torch() -> Any:
-    """``import torch``, or a :class:`MissingDependencyError` naming the ``ethogram`` extra."""
-    return require("torch", "ethogram", "the ethogram models")
+    """``import torch``, or a :class:`MissingDependencyError` naming the ``ethogram`` extra.
+
+    Where ``BEHAVIOR_SOUP_TORCH_THREADS`` is set (a cluster worker's setting, see
+    :class:`behavior_soup.cluster.WorkerSettings`), torch's intra-op threads are set to it.
+    """
+    t = require("torch", "ethogram", "the ethogram models")
+    want = os.environ.get("BEHAVIOR_SOUP_TORCH_THREADS", "")
+    if want and _THREADS_SET != [want]:
+        _THREADS_SET[:] = [want]
+        if want.isdigit() and int(want) > 0 and t.get_num_threads() != int(want):
+            t.set_num_threads(int(want))
+    return t
 
 
 def resolve_device(device: str) -> str:

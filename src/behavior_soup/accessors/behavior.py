@@ -247,6 +247,7 @@ class BehaviorDataFrameAccessor(EthogramViewsMixin):
         n_workers: int | None = None,
         client: Any = None,
         lock_timeout: float | None = None,
+        skip_done: bool = False,
     ) -> pd.DataFrame:
         """Run a registered job over all rows (or ``rows``, a subset of this table).
 
@@ -271,6 +272,8 @@ class BehaviorDataFrameAccessor(EthogramViewsMixin):
             A ``dask.distributed.Client`` to run on.
         lock_timeout
             Seconds to wait for the table's and outputs' locks; ``None`` means the default.
+        skip_done
+            Leave out the rows already done with these parameters (a rerun after failures).
 
         Returns
         -------
@@ -288,6 +291,7 @@ class BehaviorDataFrameAccessor(EthogramViewsMixin):
             n_workers=n_workers,
             client=client,
             lock_timeout=lock_timeout,
+            skip_done=skip_done,
         )
 
     def run_task(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .kinds import get_model_kind
 from .modes import ModeSpec
 
-__all__ = ["feature_extractor_arch", "flow_arch", "from_checkpoint", "sequence_arch"]
+__all__ = ["feature_extractor_arch", "flow_arch", "from_checkpoint", "sequence_arch", "untrained_models"]
 
 
 def flow_arch(spec: ModeSpec) -> dict[str, Any]:
@@ -106,3 +108,55 @@ def from_checkpoint(ckpt: Mapping[str, Any]) -> Any:
     net = build(ckpt["kind"], ckpt["architecture"])
     net.load_state_dict(ckpt["state_dict"])
     return net.eval()
+
+
+def untrained_models(
+    folder: str | os.PathLike, mode: str, behaviors: Sequence[str], size: int = 224, seed: int = 0
+) -> tuple[Path, Path]:
+    """A feature extractor and a sequence model for ``mode`` with random weights (seeded),
+    saved as checkpoints ``df.behavior.infer`` accepts: for benchmarks and for checking that a
+    pipeline runs (and gives the same numbers wherever it runs) without training first.
+
+    Parameters
+    ----------
+    folder
+        Where the two ``.pt`` files go (created).
+    mode
+        ``"fast"``, ``"medium"`` or ``"slow"``.
+    behaviors
+        Behavior names, background first.
+    size
+        Input height and width in pixels.
+    seed
+        Torch seed of the weights.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        The feature extractor's and the sequence model's checkpoints.
+    """
+    from .._torch import torch
+    from .checkpoint import save_checkpoint
+    from .modes import get_mode
+
+    spec = get_mode(mode)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(behaviors)
+    common = {
+        "mode": mode,
+        "behaviors": list(behaviors),
+        "input_size": [size, size],
+        "n_frames": spec.n_frames,
+        "views": None,
+        "norm": {"mean": [0.3] * 3, "std": [0.2] * 3},
+        "thresholds": [0.5] * n,
+    }
+    torch().manual_seed(seed)
+    out = []
+    for kind, arch in (("feature_extractor", feature_extractor_arch(spec, n)), ("sequence", sequence_arch(n))):
+        tag = f"{mode}_{size}_{'fe' if kind == 'feature_extractor' else 'seq'}"
+        ckpt = {**common, "kind": kind, "architecture": arch, "model_id": f"untrained-{tag}-{seed}",
+                "state_dict": build(kind, arch).state_dict()}  # fmt: skip
+        out.append(save_checkpoint(folder / f"{tag}.pt", ckpt))
+    return out[0], out[1]

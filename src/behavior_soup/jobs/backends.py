@@ -79,7 +79,14 @@ def recorded(head: Mapping[str, Any], call: Callable[[], Mapping[str, Any] | Non
     return record
 
 
-def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
+def execute(
+    job_name: str,
+    module: str,
+    ctx: TrialContext,
+    params: Mapping[str, Any],
+    backend: str,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Run one job on one trial and return its run record. Never raises for a job failure.
 
     Parameters
@@ -94,6 +101,9 @@ def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, 
         The job's parameters (checked here by the job's Params class, if it has one).
     backend
         Backend name, recorded in the run record.
+    env
+        Settings to make in this (worker) process first (see
+        :func:`behavior_soup.cluster.apply_environment`); ``None`` makes none.
 
     Returns
     -------
@@ -104,6 +114,10 @@ def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, 
     """
 
     def call() -> Mapping[str, Any] | None:
+        if env is not None:
+            from ..cluster import apply_environment
+
+            apply_environment(env)
         importlib.import_module(module)  # registers the job in a fresh worker process
         spec = get_job(job_name)
         return spec.func(ctx, spec.check(params))
@@ -111,7 +125,9 @@ def execute(job_name: str, module: str, ctx: TrialContext, params: Mapping[str, 
     return recorded({"job": job_name, "params": dict(params), "backend": backend}, call)
 
 
-def execute_task(name: str, module: str, params: Mapping[str, Any], backend: str) -> dict[str, Any]:
+def execute_task(
+    name: str, module: str, params: Mapping[str, Any], backend: str, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Run one table-level task and return its run record; never raises for a task failure.
 
     Parameters
@@ -124,6 +140,8 @@ def execute_task(name: str, module: str, params: Mapping[str, Any], backend: str
         Keyword arguments of the task.
     backend
         Backend name, recorded in the run record.
+    env
+        As for :func:`execute`.
 
     Returns
     -------
@@ -134,6 +152,10 @@ def execute_task(name: str, module: str, params: Mapping[str, Any], backend: str
     """
 
     def call() -> Mapping[str, Any] | None:
+        if env is not None:
+            from ..cluster import apply_environment
+
+            apply_environment(env)
         importlib.import_module(module)  # registers the task in a fresh worker process
         return get_task(name).func(**params)
 
@@ -257,17 +279,75 @@ def dask_client(n_workers: int | None = None, client: Any = None) -> Iterator[An
         cluster.close()
 
 
-def _lost(head: Mapping[str, Any], exc: Exception) -> dict[str, Any]:
+#: Seconds the dask backend waits, once every worker it has seen is gone, before it records the
+#: work still waiting as failed (``BEHAVIOR_SOUP_WORKER_LOST_S`` overrides it). While no
+#: worker has ever joined (jobs still queued), it waits without limit.
+WORKER_LOST_S = 120.0
+
+_LOST = "its dask worker was lost (the worker's job cancelled, its node lost, or out of memory)"
+
+
+def _lost(head: Mapping[str, Any], exc: BaseException | None, why: str = _LOST) -> dict[str, Any]:
     """The run record of work whose worker died or could not be reached."""
+    detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
     return {
         **head,
         "backend": "dask",
         "status": "failed",
-        "error": f"{type(exc).__name__}: {exc}",
-        "traceback": traceback.format_exc(),
+        "error": f"{why}{detail}",
+        "traceback": traceback.format_exc() if exc is not None else "",
         "duration_s": 0.0,
         "updated": now_iso(),
     }
+
+
+def _lost_after() -> float:
+    raw = os.environ.get("BEHAVIOR_SOUP_WORKER_LOST_S")
+    return WORKER_LOST_S if not raw else float(raw)
+
+
+def _collect(client: Any, futures: Mapping[Any, Any], on_result: Callable[[Any, dict], None], head: dict) -> None:
+    """Wait for ``futures`` (future -> item), calling ``on_result(item, record)`` as each ends.
+
+    A future whose worker died is a failed record saying so; if every worker leaves and none
+    comes back within :func:`_lost_after` seconds, every future still waiting is cancelled and
+    recorded failed the same way (a cancelled SLURM job leaves no worker to retry on).
+    """
+    distributed = require("dask.distributed", "distributed", "the dask backend")
+    pending = dict(futures)
+    seen = False
+    gone_since: float | None = None
+    while pending:
+        try:
+            done, _ = distributed.wait(list(pending), timeout=1.0, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        for fut in done:
+            item = pending.pop(fut)
+            try:
+                rec = fut.result()
+            except Exception as exc:  # the worker died running it (KilledWorker), or it could not be sent
+                rec = _lost(head, exc)
+            on_result(item, rec)
+        if not pending:
+            break
+        try:
+            n_workers = len(client.scheduler_info().get("workers", {}))
+        except Exception:  # the scheduler itself is gone
+            n_workers = 0
+            seen = True
+        if n_workers:
+            seen, gone_since = True, None
+            continue
+        if not seen:
+            continue
+        gone_since = gone_since or time.monotonic()
+        if time.monotonic() - gone_since >= _lost_after():
+            why = f"{_LOST}; no worker came back within {_lost_after():g} s"
+            for fut, item in pending.items():
+                fut.cancel()
+                on_result(item, _lost(head, None, why))
+            return
 
 
 def run_task_on_dask(name: str, module: str, params: dict, n_workers: int | None = None, client: Any = None) -> dict:
@@ -291,16 +371,21 @@ def run_task_on_dask(name: str, module: str, params: dict, n_workers: int | None
     dict
         The run record (see :func:`execute_task`); a failed one if the worker was lost.
     """
+    from ..cluster import worker_environment
+
+    out: dict[str, dict] = {}
     with dask_client(n_workers or 1, client) as c:
-        fut = c.submit(execute_task, name, module, params, "dask", pure=False, key=f"{name}-{time.time_ns()}")
-        try:
-            return fut.result()
-        except Exception as exc:  # worker died, or the task could not be sent
-            return _lost({"task": name, "params": params}, exc)
+        fut = c.submit(
+            execute_task, name, module, params, "dask", worker_environment(), pure=False, key=f"{name}-{time.time_ns()}"
+        )
+        _collect(c, {fut: name}, lambda _item, rec: out.setdefault("rec", rec), {"task": name, "params": params})
+    return out["rec"]
 
 
 def _run_dask(items, job_name, module, params, on_start, on_done, n_workers=None, client=None, **_: Any) -> None:
-    distributed = require("dask.distributed", "distributed", "the dask backend")
+    from ..cluster import worker_environment
+
+    env = worker_environment()
     with dask_client(n_workers, client) as c:
         futures = {}
         for ctx, _rec in items:
@@ -312,17 +397,12 @@ def _run_dask(items, job_name, module, params, on_start, on_done, n_workers=None
                 ctx,
                 params,
                 "dask",
+                env,
                 pure=False,
                 key=f"{job_name}-{ctx.uuid}-{time.time_ns()}",
             )
             futures[fut] = ctx
-        for fut in distributed.as_completed(list(futures)):
-            ctx = futures[fut]
-            try:
-                rec = fut.result()
-            except Exception as exc:  # worker died, or the task could not be sent
-                rec = _lost({"job": job_name, "params": params}, exc)
-            on_done(ctx, rec)
+        _collect(c, futures, on_done, {"job": job_name, "params": params})
 
 
 #: Backend name -> runner function.

@@ -37,6 +37,7 @@ _TABLE_OPTIONS = {
     "n_workers": (None, "parallel workers for the subprocess and dask backends"),
     "client": (None, "a dask.distributed Client to run on"),
     "lock_timeout": (None, "seconds to wait for the table's and outputs' locks"),
+    "skip_done": (False, "leave out the rows already done with these parameters (a rerun after failures)"),
 }
 _ROW_OPTIONS = {k: _TABLE_OPTIONS[k] for k in ("backend", "lock_timeout")}
 

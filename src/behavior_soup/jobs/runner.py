@@ -299,6 +299,7 @@ def run_rows(
     n_workers: int | None = None,
     client: Any = None,
     lock_timeout: float | None = None,
+    skip_done: bool = False,
 ) -> pd.DataFrame:
     """:func:`run_job` over the rows of a trial table (all, or ``rows``, a subset of it),
     then refresh ``df`` in place with the statuses recorded. Returns one summary row per trial.
@@ -315,14 +316,26 @@ def run_rows(
         Rows of ``df`` to run on; ``None`` runs on every row.
     backend, progress, n_workers, client, lock_timeout
         As for :func:`run_job`.
+    skip_done
+        Leave out the rows whose last run of ``job`` with these parameters is ``done`` (as the
+        table file records it now): a rerun after failures or a cancelled cluster job runs only
+        what is left.
 
     Returns
     -------
     pandas.DataFrame
-        One row per trial: ``uuid, animal_id, session_id, trial_id, status, duration_s, error``.
+        One row per trial run: ``uuid, animal_id, session_id, trial_id, status, duration_s,
+        error`` (empty when ``skip_done`` left none).
     """
     info = store.table_info(df)
     subset = df if rows is None else rows_of(df, rows)
+    if skip_done:
+        subset = _not_done(df, subset, job, params, lock_timeout)
+        if subset.empty:
+            log.info("%s: every row asked for is done with these parameters; nothing to run", job)
+            return pd.DataFrame(
+                columns=["uuid", "animal_id", "session_id", "trial_id", "status", "duration_s", "error"]
+            )
     ctxs = [TrialContext.from_row(r, info, lock_timeout=lock_timeout) for _, r in subset.iterrows()]
     out = run_job(
         ctxs,
@@ -336,6 +349,30 @@ def run_rows(
     )
     store.refresh(df, lock_timeout)
     return out
+
+
+def _not_done(
+    df: pd.DataFrame,
+    subset: pd.DataFrame,
+    job: str,
+    params: Mapping[str, Any] | Params | None,
+    lock_timeout: float | None,
+) -> pd.DataFrame:
+    """The rows of ``subset`` whose last ``job`` run with ``params`` is not recorded ``done``."""
+    spec = get_job(job)
+    checked = spec.check(params)
+    want = checked.to_dict() if isinstance(checked, Params) else dict(checked or {})
+    store.refresh(df, lock_timeout)
+    status = df.set_index("uuid")[f"{spec.namespace}_status"]
+    runs = df.set_index("uuid")[f"{spec.namespace}_run"]
+
+    def done(uuid: str) -> bool:
+        run = runs.get(uuid) or {}
+        return (
+            status.get(uuid) == "done" and run.get("job") == job and run.get("params") == json.loads(json.dumps(want))
+        )
+
+    return subset[[not done(u) for u in subset["uuid"]]]
 
 
 def run_row(

@@ -43,6 +43,22 @@ def test_failing_row_does_not_stop_others(table, raw_copy):
     assert table.iloc[1].outputs.keys() == []
 
 
+def test_skip_done_reruns_only_what_is_not_done_with_these_parameters(table, raw_copy, sample):
+    table.behavior.add_item("m1")
+    video = raw_copy / "m1" / "2024-01-05" / "front_v002.mp4"
+    good = video.read_bytes()
+    video.write_bytes(b"broken")
+    assert table.behavior.run_job("video_stats", progress=False)["status"].tolist() == ["done", "failed", "done"]
+    started = [r["started"] for r in table["behavior_run"]]
+    video.write_bytes(good)
+    again = table.behavior.run_job("video_stats", progress=False, skip_done=True)
+    assert again["trial_id"].tolist() == [2] and again["status"].tolist() == ["done"]
+    assert [r["started"] for r in table["behavior_run"]][::2] == started[::2], "done rows untouched"
+    assert table.behavior.run_job("video_stats", progress=False, skip_done=True).empty
+    other = table.behavior.run_job("video_stats", {"size": [32, 32]}, progress=False, skip_done=True)
+    assert len(other) == 3, "other parameters: every row runs again"
+
+
 def test_row_accessor_run(table):
     table.behavior.add_item("m2", "2024-01-05", 3)
     out = table.iloc[0].behavior.run_job("video_stats", {"size": [32, 32]})

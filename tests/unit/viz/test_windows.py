@@ -13,8 +13,18 @@ from behavior_soup.viz import backends
 from behavior_soup.viz.backends import usable_backend
 
 KEY = {  # how each backend spells a key press
-    "fastplotlib": {"right": ("ArrowRight", ()), "undo": ("z", ("Control",)), "next_trial": ("PageDown", ())},
-    "matplotlib": {"right": ("right", ()), "undo": ("ctrl+z", ()), "next_trial": ("pagedown", ())},
+    "fastplotlib": {
+        "right": ("ArrowRight", ()),
+        "undo": ("z", ("Control",)),
+        "redo": ("y", ("Control",)),
+        "next_trial": ("PageDown", ()),
+    },
+    "matplotlib": {
+        "right": ("right", ()),
+        "undo": ("ctrl+z", ()),
+        "redo": ("ctrl+y", ()),
+        "next_trial": ("pagedown", ()),
+    },
 }
 
 
@@ -133,4 +143,39 @@ def test_pose_keypoints_follow_the_frame_over_the_videos(trials, sample, tmp_pat
     with_points, without = _split(w.render(), 0.6)[0], _split(plain.render(), 0.6)[0]
     assert (np.abs(with_points.astype(int) - without.astype(int)).sum(axis=-1) > 60).sum() > 10, "points drawn"
     plain.close()
+    w.close()
+
+
+def test_delete_redo_resets_and_next_bout_through_the_keys_reach_the_file(trials, backend):
+    w = trials.behavior.clean_ethograms(backend=backend, autosave_s=None)
+    s = w.session
+    pred = s.editor.original.copy()
+    w.press("s")
+    c = s.editor.current
+    on = np.flatnonzero(pred[:, c] == 1)
+    lo, hi = int(on[0]), int(on[0]) + 3
+    w.select(lo, hi)
+    w.press("2")  # delete the current behavior over the selection
+    assert (s.editor.array[lo : hi + 1, c] == 0).all() and (s.editor.array[lo : hi + 1, 0] == 1).any()
+    w.press(*KEY[backend]["undo"])
+    assert np.array_equal(s.editor.array, pred)
+    w.press(*KEY[backend]["redo"])
+    assert (s.editor.array[lo : hi + 1, c] == 0).all()
+    w.press("t")  # reset the current behavior to the prediction
+    assert np.array_equal(s.editor.array[:, c], pred[:, c])
+    w.select(0, 9)
+    w.press("1")
+    w.press("r")  # reset everything
+    assert np.array_equal(s.editor.array, pred)
+    w.select(0, 4)
+    w.press("1")
+    s.set_frame(0)
+    w.press("n")  # the next bout of the current behavior after frame 0
+    later = np.flatnonzero(np.diff(np.r_[0, s.editor.array[:, c]]) == 1)
+    assert s.frame == int(later[later > 0][0])
+    w.press("y")
+    ctx = contexts(trials)[0]
+    saved = ctx.read("fast/cleaned")["array"]
+    assert np.array_equal(saved, s.editor.array) and (saved[:5, c] == 1).all()
+    assert ctx.provenance("fast/cleaned")["params"]["edit_count"] == s.editor.edit_count
     w.close()

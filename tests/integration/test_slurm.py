@@ -1,0 +1,237 @@
+"""Row jobs and tasks on a real one-node SLURM (``scripts/local_slurm.py``) through
+dask-jobqueue: results equal to ``local``, a cancelled job's rows failed and rerun, two SLURM
+jobs writing one session at once. Skipped, saying why, where SLURM cannot start here."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import behavior_soup as bs
+from behavior_soup.accessors._common import contexts
+from behavior_soup.pose.jobs import read_tracking
+from behavior_soup.sample_data import DLC_SCORER
+from behavior_soup.sta.recording import read_sta
+
+from . import _slurm_jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _local_slurm():
+    spec = importlib.util.spec_from_file_location("local_slurm", ROOT / "scripts" / "local_slurm.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["local_slurm"] = mod  # its dataclass looks itself up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    pytest.importorskip("dask_jobqueue")
+    ls = _local_slurm()
+    why = ls.why_not()
+    if why:
+        pytest.skip(why)
+    before = os.environ.get("SLURM_CONF")
+    try:
+        cluster = ls.start(tmp_path_factory.mktemp("slurm"))
+    except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
+        pytest.skip(f"a local SLURM did not start: {exc}")
+    yield cluster
+    cluster.stop()
+    if before is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = before
+
+
+@pytest.fixture
+def client_of(slurm, tmp_path):
+    """``client_of(jobs)``: a dask client on a new SLURMCluster of ``jobs`` one-core jobs, its
+    workers up; all closed after the test."""
+    from dask.distributed import Client
+
+    made = []
+
+    def make(jobs: int, memory: str = "4GB"):
+        cluster = bs.cluster.slurm(
+            cores=1,
+            memory=memory,
+            walltime="00:15:00",
+            jobs=jobs,
+            log_directory=str(tmp_path / "slurm-logs"),
+            scheduler_options={"dashboard_address": None},
+        )
+        client = Client(cluster)
+        made.append((client, cluster))
+        client.wait_for_workers(jobs, timeout=120)
+        return client
+
+    yield make
+    for client, cluster in made:
+        client.close()
+        cluster.close()
+
+
+def _jobs() -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-o", "%i %j"], capture_output=True, text=True, check=True)
+    return [line.split()[0] for line in out.stdout.splitlines() if line.strip()]
+
+
+def _results(df, sta_units=("unit_0", "unit_1")) -> dict:
+    out = {}
+    for c in contexts(df):
+        keys = c.read
+        if c.videos:
+            out[(c.label, "stats")] = keys("behavior/video_stats")["front"]["motion"]
+            out[(c.label, "track")] = read_tracking(c, "head_from_ears").to_numpy(dtype=float)
+            out[(c.label, "probs")] = keys("fast/sequence")["probabilities"]
+            out[(c.label, "eth")] = keys("fast/ethogram")["array"]
+        else:
+            for u in sta_units:
+                out[(c.label, u)] = read_sta(c, u)
+    return out
+
+
+def test_row_jobs_on_slurm_equal_local(table, raw_copy, sample, tmp_path, client_of):
+    table.behavior.add_item("m1", exp_type="openfield")
+    for _, row in table.iterrows():
+        pose = raw_copy / "m1" / row["session_id"] / "pose" / f"front_v{int(row['trial_id']):03d}{DLC_SCORER}.h5"
+        assert row.pose.load(pose)["status"] == "done"
+    e = sample.ephys
+    table.sta.add_recording(
+        "r1", "s1", 1, stimulus=e["stimulus"], spikes=e["spikes"], fps=e["fps"], stimulus_onset=e["stimulus_onset"]
+    )
+    from behavior_soup.ethogram.build import untrained_models
+    from behavior_soup.sample_data import BEHAVIORS
+
+    fe, seq = untrained_models(tmp_path / "models", "fast", BEHAVIORS, size=64)
+    videos = table[table["front_video"] != ""]
+
+    def run_all(**kw) -> None:
+        assert (table.behavior.run_job("video_stats", rows=videos, progress=False, **kw)["status"] == "done").all()
+        assert (table.pose.track(smooth="none", progress=False, **kw)["status"] == "done").all()
+        assert (
+            table.sta.compute(n_delays=5, n_shuffles=0, units=[0, 1], progress=False, **kw)["status"] == "done"
+        ).all()
+        out = table.behavior.infer(
+            mode="fast", feature_extractor=str(fe), sequence=str(seq), device="cpu", progress=False, **kw
+        )
+        assert (out["status"] == "done").all(), out["error"].tolist()
+
+    run_all()
+    local = _results(table)
+    client = client_of(2)
+    run_all(backend="dask", client=client)
+    on_slurm = _results(table)
+    assert local.keys() == on_slurm.keys() and len(local) == 3 * 4 + 2
+    for k, a in local.items():
+        b = on_slurm[k]
+        if k[1] == "probs":  # torch on 1 thread in a job, 2 here: float sums in another order
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-5, err_msg=str(k))
+        elif k[1] == "eth":  # equal wherever the probability is not at the threshold itself
+            p = local[(k[0], "probs")]
+            firm = np.abs(p - 0.5) > 1e-4
+            assert np.array_equal(a[firm], b[firm]), k
+        else:
+            np.testing.assert_array_equal(b, a, err_msg=str(k))
+    runs = table["behavior_run"].tolist() + table["sta_run"].tolist()
+    assert {r["backend"] for r in runs if r} == {"dask"}
+    assert len(_jobs()) == 2, "the two SLURM jobs are still up for the next work"
+
+
+def test_a_cancelled_job_leaves_failed_rows_and_a_rerun_runs_only_those(table, tmp_path, client_of, monkeypatch):
+    monkeypatch.setenv("BEHAVIOR_SOUP_WORKER_LOST_S", "5")
+    table.behavior.add_item("m1")
+    table.behavior.add_item("m2")
+    marker = tmp_path / "started"
+    marker.mkdir()
+    params = {"seconds": 3.0, "marker": str(marker)}
+    client = client_of(1)
+    (job_id,) = _jobs()
+    out: dict = {}
+    runner = threading.Thread(
+        target=lambda: out.setdefault(
+            "summary", table.behavior.run_job(_slurm_jobs.JOB, params, backend="dask", client=client, progress=False)
+        )
+    )
+    runner.start()
+    deadline = time.time() + 60
+    while len(list(marker.iterdir())) < 2 and time.time() < deadline:  # the first row done, the second running
+        time.sleep(0.1)
+    subprocess.run(["scancel", job_id], check=True)
+    runner.join(timeout=120)
+    assert not runner.is_alive(), "the run ends once its worker is gone"
+    summary = out["summary"]
+    done, failed = summary[summary["status"] == "done"], summary[summary["status"] == "failed"]
+    assert len(done) >= 1 and len(failed) >= 4 and len(done) + len(failed) == len(table) == 6
+    assert failed["error"].str.contains("dask worker was lost").all(), failed["error"].tolist()
+    assert (table.set_index("uuid").loc[failed["uuid"], "behavior_status"] == "failed").all()
+    for c in contexts(table):  # nothing half-written: a result only where the row is done
+        keys = c.read("test/sleepy") if c.uuid in set(done["uuid"]) else None
+        if keys is None:
+            with pytest.raises(bs.OutputsError):
+                c.read("test/sleepy")
+        else:
+            assert np.array_equal(keys["v"], np.arange(1000) + c.trial_id)
+    first_runs = {u: table.set_index("uuid").at[u, "behavior_run"]["started"] for u in done["uuid"]}
+    client2 = client_of(1)
+    again = table.behavior.run_job(
+        _slurm_jobs.JOB, params, backend="dask", client=client2, progress=False, skip_done=True
+    )
+    assert sorted(again["uuid"]) == sorted(failed["uuid"]) and (again["status"] == "done").all()
+    assert (table["behavior_status"] == "done").all()
+    for u, started in first_runs.items():
+        assert table.set_index("uuid").at[u, "behavior_run"]["started"] == started, "done rows did not run again"
+
+
+def test_two_slurm_jobs_write_one_session_at_once(table, slurm, tmp_path):
+    table.behavior.add_item("m1")
+    assert set(table["session_id"]) == {table["session_id"].iloc[0]} and len(table) == 3
+    path = str(contexts(table)[0].table_path)
+    ids = []
+    for trials in (["1", "2"], ["3"]):
+        cmd = f"cd {ROOT} && {sys.executable} -m tests.integration._slurm_jobs {path} 8 {' '.join(trials)}"
+        res = subprocess.run(
+            ["sbatch", "--parsable", "-o", str(tmp_path / "job-%j.out"), "--wrap", cmd],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        ids.append(res.stdout.strip().split(";")[0])
+    deadline = time.time() + 180
+    while set(ids) & set(_jobs()) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not set(ids) & set(_jobs()), "both jobs ended"
+    logs = {p.name: p.read_text() for p in tmp_path.glob("job-*.out")}
+    assert all("Error" not in text and "Traceback" not in text for text in logs.values()), logs
+    df = bs.load_df(path)
+    assert (df["behavior_status"] == "done").all(), df["behavior_run"].tolist()
+    assert {r["params"]["repeat"] for r in df["behavior_run"]} == {7}
+    for c in contexts(df):
+        d = c.read("test/sleepy")
+        assert np.array_equal(d["v"], np.arange(1000) + c.trial_id) and int(d["repeat"]) == 7
+    session = contexts(df)[0].outputs_file.parent
+    assert not [p for p in session.rglob("*") if ".tmp-" in p.name], "no temporary file left"
+
+
+def test_a_table_level_task_runs_in_a_slurm_job_with_its_settings(table, client_of, monkeypatch):
+    from behavior_soup.jobs import run_task
+
+    table.behavior.add_item("m1")
+    monkeypatch.setenv("BEHAVIOR_SOUP_LOCK", "soft")  # the client's choice reaches the job
+    path = str(contexts(table)[0].table_path)
+    rec = run_task("slurm_test_task", {"table": path}, backend="dask", client=client_of(1))
+    assert rec["status"] == "done", rec.get("traceback")
+    assert rec["summary"]["pid"] != os.getpid() and rec["summary"]["lock"] == "soft"
+    assert rec["summary"]["torch_threads"] == 1, "WorkerSettings(threads=cores) from the job script"
+    assert (bs.load_df(path)["notes"].str.startswith("trained on ")).all()
