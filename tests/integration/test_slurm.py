@@ -235,3 +235,31 @@ def test_a_table_level_task_runs_in_a_slurm_job_with_its_settings(table, client_
     assert rec["summary"]["pid"] != os.getpid() and rec["summary"]["lock"] == "soft"
     assert rec["summary"]["torch_threads"] == 1, "WorkerSettings(threads=cores) from the job script"
     assert (bs.load_df(path)["notes"].str.startswith("trained on ")).all()
+
+
+@pytest.mark.slow
+def test_moseq_infer_on_slurm_equals_local(tmp_path, client_of):
+    pytest.importorskip("keypoint_moseq")
+    from behavior_soup.sample_data import make_sample_data
+
+    sd = make_sample_data(tmp_path / "raw", n_animals=1, n_trials=3, n_frames=300, ephys=False)
+    df = bs.create_df(tmp_path / "t" / "table.h5", raw_root=sd.root)
+    df.behavior.add_item("m1", exp_type="table")
+    for _, row in df.iterrows():
+        pose = sd.root / "m1" / row["session_id"] / "pose" / f"front_v{int(row['trial_id']):03d}{DLC_SCORER}.h5"
+        assert row.pose.load(pose, name="dlc")["status"] == "done"
+    fit = df.moseq.fit(
+        name="m", pose_model="dlc", kappa_ar=1e4, ar_iters=10, kappa_full=1e3, full_iters=10, progress=False
+    )
+    assert fit["status"] == "done", fit.get("error")
+    assert (df.moseq.infer(model="m", num_iters=20, progress=False)["status"] == "done").all()
+    local = [row.moseq.result("m") for _, row in df.iterrows()]
+    out = df.moseq.infer(model="m", num_iters=20, progress=False, backend="dask", client=client_of(2, "6GB"))
+    assert (out["status"] == "done").all(), out["error"].tolist()
+    for a, (_, row) in zip(local, df.iterrows()):
+        b = row.moseq.result("m")
+        assert np.array_equal(a["syllable"], b["syllable"])
+        np.testing.assert_allclose(
+            b[["centroid_x", "centroid_y", "heading"]], a[["centroid_x", "centroid_y", "heading"]], atol=1e-6
+        )
+    assert {r["backend"] for r in df["moseq_run"]} == {"dask"}
