@@ -327,7 +327,8 @@ def _collect(client: Any, futures: Mapping[Any, Any], on_result: Callable[[Any, 
             try:
                 rec = fut.result()
             except Exception as exc:  # the worker died running it (KilledWorker), or it could not be sent
-                rec = _lost(head, exc)
+                killed = type(exc).__name__ == "KilledWorker"
+                rec = _lost(head, exc, _LOST if killed else "dask could not run it (outside the job itself)")
             on_result(item, rec)
         if not pending:
             break
