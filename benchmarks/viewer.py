@@ -130,7 +130,8 @@ def measure(
             win.render()
 
         edit.append(ms(insert))
-        session.press("ctrl+z") if k % 2 else None
+        if k % 2:
+            session.press("ctrl+z")
     win.close()
     out = {
         "canvas": f"{shape[1]}x{shape[0]}",

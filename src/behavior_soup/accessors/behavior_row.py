@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import outputs
 from ..ethogram.jobs import EthogramInferParams, EthogramStage, read_ethogram, read_labels, write_labels
 from ..ethogram.labels import Labels, labels_from_array
 from ..ethogram.modes import Mode
@@ -202,8 +201,7 @@ class OutputsSeriesAccessor:
             The sorted result keys, e.g. ``["behavior/video_stats", "fast/ethogram"]``; empty if
             there are none.
         """
-        c = self._ctx()
-        return outputs.list_results(c.outputs_file, trial_id=c.trial_id, uuid=c.uuid)
+        return self._ctx().keys()
 
     def read(self, key: str) -> Any:
         """A result: array, DataFrame, or dict of them (see :func:`behavior_soup.outputs.read_result`).

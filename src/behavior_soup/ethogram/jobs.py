@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
-from .. import checks, outputs
+from .. import checks
 from ..jobs import TrialContext, register_job
 from ..params import Params, param
 from ..provenance import Provenance
@@ -411,7 +411,7 @@ def cleaned_key(mode: str) -> str:
 
 
 EthogramStage = Literal["auto", "ethogram", "cleaned", "sequence", "features"]
-_STAGES = ("auto", "ethogram", "cleaned", "sequence", "features")
+_STAGES: tuple[str, ...] = get_args(EthogramStage)
 
 
 def read_ethogram(ctx: TrialContext, mode: str, stage: EthogramStage = "auto") -> pd.DataFrame:
@@ -446,10 +446,7 @@ def read_ethogram(ctx: TrialContext, mode: str, stage: EthogramStage = "auto") -
     if stage not in _STAGES:
         raise ValueError(f"expected stage one of {list(_STAGES)}, got {stage!r}")
     if stage == "auto":
-        have = set(
-            outputs.list_results(ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid, lock_timeout=ctx.lock_timeout)
-        )
-        stage = "cleaned" if cleaned_key(mode) in have else "ethogram"
+        stage = "cleaned" if cleaned_key(mode) in ctx.keys() else "ethogram"
     key = cleaned_key(mode) if stage == "cleaned" else f"{mode}/{stage}"
     d = ctx.read(key)
     values = d["array"] if stage in ("ethogram", "cleaned") else d["probabilities"]

@@ -179,6 +179,19 @@ class TrialContext:
             lock_timeout=self.lock_timeout,
         )
 
+    def keys(self) -> list[str]:
+        """The sorted keys of this trial's stored results (empty when it has none; see
+        :func:`behavior_soup.outputs.list_results`).
+
+        Returns
+        -------
+        list of str
+            E.g. ``["behavior/video_stats", "fast/ethogram"]``.
+        """
+        return outputs.list_results(
+            self.outputs_file, trial_id=self.trial_id, uuid=self.uuid, lock_timeout=self.lock_timeout
+        )
+
     def provenance(self, key: str) -> dict[str, Any]:
         """The provenance of a result of this trial (see :func:`behavior_soup.outputs.read_provenance`).
 

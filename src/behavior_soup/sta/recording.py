@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .. import checks, items, outputs, store
+from .. import checks, items, store
 from ..errors import DataFormatError, ItemNotFoundError
 from ..jobs import TrialContext, register_job
 from ..params import Params, param
@@ -304,11 +304,7 @@ def read_sta(ctx: TrialContext, unit: Any, kind: ResultKind = "sta") -> np.ndarr
     """
     if kind not in _KINDS:
         raise ValueError(f"expected kind in {list(_KINDS)}, got {kind!r}")
-    stored = [
-        k.split("/", 1)[1]
-        for k in outputs.list_results(ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid)
-        if k.startswith("sta/")
-    ]
+    stored = [k.split("/", 1)[1] for k in ctx.keys() if k.startswith("sta/")]
     for cand in (unit_key(unit), unit_key(f"unit_{unit}")):
         if cand in stored:
             return np.asarray(ctx.read(f"sta/{cand}/{_KINDS[kind]}"))
@@ -334,7 +330,7 @@ def sta_summary(contexts: Sequence[TrialContext]) -> pd.DataFrame:
     """
     rows = []
     for ctx in contexts:
-        for key in outputs.list_results(ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid):
+        for key in ctx.keys():
             if key.startswith("sta/"):
                 s = json.loads(str(ctx.read(f"{key}/summary")))
                 rows.append(

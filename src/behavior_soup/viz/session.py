@@ -26,7 +26,7 @@ from ..schema import VIEWS
 from .editor import EthogramEditor
 from .frames import FrameCache
 from .keys import ACTIONS, KEYS, action, canonical
-from .trial_data import Keypoints, ctx_keys, sources_of, trial_keypoints
+from .trial_data import Keypoints, sources_of, trial_keypoints
 
 __all__ = ["EthogramSession", "SessionKind"]
 
@@ -210,7 +210,7 @@ class EthogramSession:
             self.editor = self._label_editor(mode)
         self._saved_count = self.editor.edit_count
         self.probabilities = None
-        keys = ctx_keys(ctx)
+        keys = ctx.keys()
         self.keypoints = {} if self.pose is False else trial_keypoints(ctx, keys, self.views(), self.pose or None)
         if mode is not None and f"{mode}/sequence" in set(keys):
             p = ctx.read(f"{mode}/sequence")

@@ -12,7 +12,7 @@ from ..ethogram.jobs import LABELS_KEY, cleaned_key
 from ..ethogram.modes import MODES
 from ..jobs import TrialContext
 
-__all__ = ["Keypoints", "ctx_keys", "sources_of", "trial_keypoints"]
+__all__ = ["Keypoints", "sources_of", "trial_keypoints"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def trial_keypoints(
 def sources_of(ctx: TrialContext) -> dict[str, str]:
     """The ethograms a trial has, label -> result key: ``"fast"`` (``fast/ethogram``),
     ``"fast cleaned"`` (``fast/cleaned``), ... and ``"labels"`` (``behavior/labels``)."""
-    present = set(ctx_keys(ctx))
+    present = set(ctx.keys())
     out: dict[str, str] = {}
     for mode in MODES:
         for label, key in ((mode, f"{mode}/ethogram"), (f"{mode} cleaned", cleaned_key(mode))):
@@ -85,11 +85,3 @@ def sources_of(ctx: TrialContext) -> dict[str, str]:
     if LABELS_KEY in present:
         out["labels"] = LABELS_KEY
     return out
-
-
-def ctx_keys(ctx: TrialContext) -> list[str]:
-    from .. import outputs
-
-    if not ctx.outputs_file.exists():
-        return []
-    return outputs.list_results(ctx.outputs_file, trial_id=ctx.trial_id, uuid=ctx.uuid, lock_timeout=ctx.lock_timeout)
