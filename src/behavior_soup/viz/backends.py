@@ -4,6 +4,7 @@ matplotlib otherwise, said in the log)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -40,9 +41,20 @@ class WindowBackend:
     windows: dict[str, str]
 
 
+def _load_triton_first() -> None:
+    """Load triton (which torch imports with torchvision or ``torch.compile``), where it is
+    installed, before any Vulkan driver: Mesa's software one (lavapipe) and triton each carry
+    their own LLVM, and loading triton's after lavapipe has compiled shaders kills the process
+    (a segmentation fault when torchvision is first imported after a window was drawn)."""
+    if importlib.util.find_spec("triton") is not None:
+        with contextlib.suppress(Exception):
+            importlib.import_module("triton")
+
+
 def _fpl_check() -> str | None:
     if importlib.util.find_spec("fastplotlib") is None:
         return "fastplotlib is not installed; install the 'viz' extra: pip install 'behavior_soup[viz]'"
+    _load_triton_first()  # before fastplotlib, whose import already opens the Vulkan driver
     try:
         import fastplotlib  # noqa: F401
         import wgpu

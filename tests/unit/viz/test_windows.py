@@ -179,3 +179,31 @@ def test_delete_redo_resets_and_next_bout_through_the_keys_reach_the_file(trials
     assert np.array_equal(saved, s.editor.array) and (saved[:5, c] == 1).all()
     assert ctx.provenance("fast/cleaned")["params"]["edit_count"] == s.editor.edit_count
     w.close()
+
+
+AFTER_A_WINDOW = """
+import os, sys
+os.environ["RENDERCANVAS_FORCE_OFFSCREEN"] = "1"
+import behavior_soup as bs
+from behavior_soup.sample_data import make_sample_data
+sd = make_sample_data(sys.argv[1] + "/raw", n_animals=1, n_trials=1, n_frames=40, ephys=False)
+df = bs.create_df(sys.argv[1] + "/t/t.h5", raw_root=sd.root)
+df.behavior.add_item("m1")
+w = df.behavior.manual_ethograms(behaviors=["background", "groom"], backend="fastplotlib", autosave_s=None)
+w.render()
+import torch, torchvision
+print(tuple(torchvision.models.resnet18()(torch.zeros(1, 3, 64, 64)).shape))
+"""
+
+
+def test_torch_vision_models_load_after_a_window_was_drawn(tmp_path):
+    """Where lavapipe draws, triton's LLVM loaded after it crashed the process (segfault)."""
+    import subprocess
+    import sys
+
+    from .conftest import fastplotlib_or_skip
+
+    fastplotlib_or_skip()
+    pytest.importorskip("torchvision")
+    res = subprocess.run([sys.executable, "-c", AFTER_A_WINDOW, str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.strip().endswith("(1, 1000)"), res.stderr[-2000:]
