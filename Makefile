@@ -10,14 +10,14 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,moseq,viz]" -c constraints/moseq.txt
+	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,moseq,viz,nwb]" -c constraints/moseq.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf demo_out
-	$(VENV)/bin/behavior-soup demo --out demo_out --dlc-epochs 15
+	$(VENV)/bin/behavior-soup demo --out demo_out
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks scripts

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from . import accessors as _accessors  # noqa: F401  registers the pandas accessors
-from . import cluster
+from . import cluster, nwb
 from ._version import __version__
 from .errors import (
     BehaviorSoupError,
@@ -63,6 +63,7 @@ __all__ = [
     "VideoError",
     "__version__",
     "cluster",
+    "nwb",
     "create_df",
     "get_parent_raw_data_path",
     "load_df",

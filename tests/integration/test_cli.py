@@ -1,3 +1,4 @@
+import importlib.util
 import subprocess
 import sys
 
@@ -17,19 +18,30 @@ def test_demo_and_info(tmp_path):
             "1",
             "--moseq-iters",
             "3",
+            "--dlc-epochs",
+            "0",
         ],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert r.returncode == 0, r.stderr
-    assert "video_stats: 9/9 trials done" in r.stdout
-    assert "sta: 1/1 recordings done" in r.stdout
-    assert "corr with true kernel" in r.stdout
-    assert "tracked head_from_ears on 9/9 trials" in r.stdout
-    assert "ethograms written for 9/9 trials" in r.stdout and "held-out m3/2024-01-05/trial 3: F1 still" in r.stdout
-    if "keypoint-moseq is not installed" not in r.stdout:
-        assert "syllables inferred for 9/9 trials" in r.stdout and "normalized mutual information" in r.stdout
+    out_text = r.stdout
+    assert "behavior: 10 trials added, video_stats on 9/9" in out_text
+    assert "sta: STAs of 2 units; correlation with the true kernels" in out_text
+    assert "pose: DLC files imported, head tracked on 9/9 trials" in out_text
+    assert "ethogram: fast mode trained on 8 trials (1 epochs), ethograms for 9/9; held-out F1" in out_text
+    if importlib.util.find_spec("keypoint_moseq") is not None:
+        assert "syllables for 9/9" in out_text and "NMI with the true behaviors" in out_text
+    if importlib.util.find_spec("nwbinspector") is not None:
+        assert "nwb: 4 session files (10 trials); nwbinspector: 0 violations" in out_text
+        assert len(list((out / "nwb").rglob("*.nwb"))) == 4
+    # the summary table, one line per stage that ran, and the libraries' console output in a file
+    table = out_text[out_text.index("accessor") : out_text.index("demo finished")].splitlines()
+    stages = [line.strip().split("  ")[0] for line in table[1:] if line.strip()]
+    assert stages[:4] == ["behavior", "sta", "pose", "ethogram"] and "analysis" in stages
+    assert "pose (DLC)" not in stages  # --dlc-epochs 0
+    assert (out / "demo.log").stat().st_size > 0
     r = subprocess.run(
         [sys.executable, "-m", "behavior_soup.cli", "info", str(out / "tables" / "behavior.h5")],
         capture_output=True,

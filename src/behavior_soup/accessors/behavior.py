@@ -6,6 +6,7 @@ The row accessors ``row.behavior`` and ``row.outputs`` are in
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from ..ethogram.jobs import DEFAULT_LABEL_TEMPLATE, EthogramInferParams, check_l
 from ..jobs import run_job, run_rows, run_task
 from ..jobs.declare import table_job
 from ..jobs.runner import Backend
+from ..nwb.params import Per
 from ._common import check_table, contexts, info_of, video_rows
 from .behavior_row import BehaviorSeriesAccessor, OutputsSeriesAccessor
 from .behavior_views import EthogramViewsMixin
@@ -317,3 +319,33 @@ class BehaviorDataFrameAccessor(EthogramViewsMixin):
         rec = run_task(task, dict(params or {}), backend=backend)
         store.refresh(self._df)
         return rec
+
+    def to_nwb(
+        self, folder: str | os.PathLike, per: Per = "trial", *, progress: bool = True, **params: Any
+    ) -> pd.DataFrame:
+        """Export the rows' results to NWB files under ``folder`` (see :mod:`behavior_soup.nwb`).
+
+        Parameters
+        ----------
+        folder
+            Where the files go: ``sub-<animal>/sub-<animal>_ses-<session>[_trial-<id>].nwb``.
+        per
+            ``"trial"`` (one file per row) or ``"session"`` (one per animal's session, the trials
+            end to end, each a row of the file's trials table).
+        progress
+            Show a progress bar over files.
+        **params
+            Fields of :class:`~behavior_soup.nwb.NwbExportParams`: ``subject`` (species, sex,
+            age, ...; default the table's columns of those names), ``session`` (experimenter,
+            institution, session_start_time, ...), ``fps``, ``spike_resolution``, ``videos``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per file: ``path``, ``animal_id``, ``session_id``, ``trials``, ``exported``
+            (results written) and ``missing`` (what the file lacks).
+        """
+        from ..nwb import NwbExportParams, export_table
+
+        p = NwbExportParams.from_mapping(params)
+        return export_table(self._df, folder, per=per, params=p, info=info_of(self._df), progress=progress)

@@ -150,6 +150,27 @@ class BehaviorSeriesAccessor:
         "failure the error (the traceback is in the table's run record).",
     )
 
+    def to_nwb(self, path: str | os.PathLike, **params: Any) -> Any:
+        """Write this trial's results to one NWB file (see :mod:`behavior_soup.nwb`).
+
+        Parameters
+        ----------
+        path
+            The ``.nwb`` file; replaced atomically if it exists.
+        **params
+            Fields of :class:`~behavior_soup.nwb.NwbExportParams` (``subject``, ``session``,
+            ``fps``, ``spike_resolution``, ``videos``).
+
+        Returns
+        -------
+        behavior_soup.nwb.NwbExport
+            The file, the results exported and skipped, and what it lacks (``.missing``).
+        """
+        from ..nwb import NwbExportParams, export_trials, trial_item
+
+        p = NwbExportParams.from_mapping(params)
+        return export_trials([trial_item(self._row, info_of(self._row), p.fps)], path, p)
+
     def ethogram(self, mode: Mode = "fast", stage: EthogramStage = "auto") -> pd.DataFrame:
         """This trial's ethogram for ``mode`` as a DataFrame, one column per behavior: the
         cleaned one where the trial has it (``df.behavior.clean_ethograms``), else the model's

@@ -7,6 +7,7 @@ import os
 import re
 import uuid as uuidlib
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from ...locking import atomic_write
 from ..data import PoseData
 from . import pick_individual, register_pose_loader
 
-__all__ = ["export_nwb"]
+__all__ = ["export_nwb", "pose_series"]
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,48 @@ def _load_nwb(path: Path, individual: str | None) -> PoseData:
     return PoseData(pos, like, tuple(names), individual=ind, scorer=scorer, source="nwb", metadata=meta)
 
 
+def pose_series(
+    pose: PoseData,
+    rate: float,
+    starting_time: float = 0.0,
+    describe: Callable[[str], str] | None = None,
+) -> list[Any]:
+    """One ndx-pose ``PoseEstimationSeries`` per bodypart of ``pose``, named after it.
+
+    Parameters
+    ----------
+    pose
+        The keypoints: ``(T, 2)`` pixels per series; NaN likelihoods become confidence ``-1``
+        (which :func:`~behavior_soup.pose.load_pose` reads back as NaN).
+    rate
+        Frames per second.
+    starting_time
+        Time of the first frame in the file, seconds.
+    describe
+        ``describe(bodypart) -> description``; default ``"keypoint <bodypart>"``.
+
+    Returns
+    -------
+    list of ndx_pose.PoseEstimationSeries
+        In the order of ``pose.bodyparts``.
+    """
+    ndx_pose = require("ndx_pose", "pose", "writing NWB pose files")
+    return [
+        ndx_pose.PoseEstimationSeries(
+            name=b,
+            description=describe(b) if describe else f"keypoint {b}",
+            data=pose.positions[:, k],
+            unit="pixels",
+            reference_frame="(0,0) is the top-left corner of the video frame",
+            rate=float(rate),
+            starting_time=float(starting_time),
+            confidence=np.nan_to_num(pose.likelihood[:, k], nan=-1.0),
+            confidence_definition=f"detector likelihood in [0, 1]; {_UNKNOWN_CONFIDENCE}",
+        )
+        for k, b in enumerate(pose.bodyparts)
+    ]
+
+
 def export_nwb(
     pose: PoseData,
     path: str | os.PathLike,
@@ -230,19 +273,11 @@ def export_nwb(
         nwb.subject = pynwb.file.Subject(subject_id=subject_id)
     name = pose.individual or "subject"
     skeleton = ndx_pose.Skeleton(name=f"{name}_skeleton", nodes=list(pose.bodyparts))
-    series = [
-        ndx_pose.PoseEstimationSeries(
-            name=b,
-            description=f"Keypoint {b} from individual {pose.individual}." if pose.individual else f"keypoint {b}",
-            data=pose.positions[:, k],
-            unit="pixels",
-            reference_frame="(0,0) is the top-left corner of the video frame",
-            rate=float(fps),
-            confidence=np.nan_to_num(pose.likelihood[:, k], nan=-1.0),
-            confidence_definition=f"detector likelihood in [0, 1]; {_UNKNOWN_CONFIDENCE}",
-        )
-        for k, b in enumerate(pose.bodyparts)
-    ]
+    series = pose_series(
+        pose,
+        rate=float(fps),
+        describe=(lambda b: f"Keypoint {b} from individual {pose.individual}.") if pose.individual else None,
+    )
     source_video = None
     if video:
         source_video = pynwb.image.ImageSeries(
