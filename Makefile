@@ -5,12 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test test-all lint bench clean
+.PHONY: setup demo test test-all lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,moseq,viz,nwb]" -c constraints/moseq.txt
+	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,moseq,viz,nwb,docs]" -c constraints/moseq.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q
+
+docs: $(STAMP)
+	rm -rf docs/_build docs/generated
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 lint: $(STAMP)
 	$(PY) -m ruff check --fix src tests benchmarks scripts

@@ -42,7 +42,7 @@ class DemoSettings:
         Show progress bars.
     """
 
-    dlc_epochs: int = 6
+    dlc_epochs: int = 5
     ethogram_epochs: int = 10
     ethogram_steps: int | None = 20
     moseq_iters: int = 30

@@ -166,6 +166,7 @@ class BehaviorDataFrameAccessor(EthogramViewsMixin):
 
     @property
     def info(self) -> store.TableInfo:
+        """The table's file, roots, revision and naming rule (:class:`behavior_soup.store.TableInfo`)."""
         return info_of(self._df)
 
     def load_labels(

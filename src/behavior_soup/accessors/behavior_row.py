@@ -211,6 +211,7 @@ class OutputsSeriesAccessor:
 
     @property
     def path(self) -> os.PathLike:
+        """The session's ``outputs.h5`` holding this trial's results."""
         return self._ctx().outputs_file
 
     def keys(self) -> list[str]:

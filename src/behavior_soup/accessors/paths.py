@@ -25,14 +25,17 @@ class PathsDataFrameAccessor:
 
     @property
     def table_path(self) -> Path:
+        """The table's HDF5 file."""
         return Path(info_of(self._df).table_path)
 
     @property
     def raw_root(self) -> Path:
+        """The raw-data root the table's video and file paths are relative to, on this machine."""
         return Path(info_of(self._df).raw_root)
 
     @property
     def output_root(self) -> Path:
+        """The folder of the sessions' ``outputs.h5`` files."""
         return Path(info_of(self._df).output_root)
 
     def set_raw_root(self, path: str | os.PathLike) -> Path:

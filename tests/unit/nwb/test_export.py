@@ -67,6 +67,7 @@ def full(table, sample):
             }
         )
     df.pose.track(source="dlc", px_per_cm=10.0, progress=False)
+    df.behavior.run_job("video_stats", progress=False)
     e = sample.ephys
     df.sta.add_recording(
         e["animal_id"], e["session_id"], e["trial_id"], stimulus=e["stimulus"], spikes=e["spikes"], fps=e["fps"],
@@ -166,6 +167,12 @@ def test_trial_round_trip_equals_outputs(full, tmp_path):
         )
         np.testing.assert_allclose(beh["heading_m1fit"].spatial_series["heading"].data[:], syl["heading"], rtol=1e-6)
         assert beh["latent_state_m1fit"].data.shape == (60, 3)
+        # video statistics
+        stats = ctx.read("behavior/video_stats")
+        vs = beh["video_stats"].time_series
+        for view in ("front", "side"):
+            for what in ("mean", "motion"):
+                np.testing.assert_array_equal(vs[f"{view}_{what}"].data[:], stats[view][what])
         # metadata and provenance
         assert nwb.subject.subject_id == "m1" and nwb.subject.species == "Mus musculus" and nwb.subject.age == "P90D"
         trials = nwb.trials.to_dataframe()
