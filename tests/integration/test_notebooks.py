@@ -15,6 +15,9 @@ NOTEBOOKS = sorted((Path(__file__).parents[2] / "demo_notebooks").glob("*.ipynb"
 EXPECTED = {
     "quickstart": "correlation with the true kernel",
     "scale_out": "the dask results equal the local ones",
+    "pose": "NWB round trip: same 4 bodyparts",
+    "sta": "correlation with the true kernel",
+    "trials": "opened elsewhere: 6 trials",
 }
 
 
