@@ -2,6 +2,8 @@ import importlib.util
 import subprocess
 import sys
 
+import pytest
+
 
 def test_demo_and_info(tmp_path):
     out = tmp_path / "demo"
@@ -17,7 +19,7 @@ def test_demo_and_info(tmp_path):
             "--ethogram-epochs",
             "1",
             "--moseq-iters",
-            "3",
+            "0",
             "--dlc-epochs",
             "0",
         ],
@@ -31,8 +33,6 @@ def test_demo_and_info(tmp_path):
     assert "sta: STAs of 2 units; correlation with the true kernels" in out_text
     assert "pose: DLC files imported, head tracked on 9/9 trials" in out_text
     assert "ethogram: fast mode trained on 8 trials (1 epochs), ethograms for 9/9; held-out F1" in out_text
-    if importlib.util.find_spec("keypoint_moseq") is not None:
-        assert "syllables for 9/9" in out_text and "NMI with the true behaviors" in out_text
     if importlib.util.find_spec("nwbinspector") is not None:
         assert "nwb: 4 session files (10 trials); nwbinspector: 0 violations" in out_text
         assert len(list((out / "nwb").rglob("*.nwb"))) == 4
@@ -40,7 +40,7 @@ def test_demo_and_info(tmp_path):
     table = out_text[out_text.index("accessor") : out_text.index("demo finished")].splitlines()
     stages = [line.strip().split("  ")[0] for line in table[1:] if line.strip()]
     assert stages[:4] == ["behavior", "sta", "pose", "ethogram"] and "analysis" in stages
-    assert "pose (DLC)" not in stages  # --dlc-epochs 0
+    assert "pose (DLC)" not in stages and "moseq" not in stages  # --dlc-epochs 0 --moseq-iters 0
     assert (out / "demo.log").stat().st_size > 0
     r = subprocess.run(
         [sys.executable, "-m", "behavior_soup.cli", "info", str(out / "tables" / "behavior.h5")],
@@ -55,6 +55,23 @@ def test_demo_and_info(tmp_path):
         text=True,
     )
     assert r.returncode == 2 and "expected a trial table" in r.stderr
+
+
+@pytest.mark.slow
+def test_default_demo_runs_every_stage(tmp_path):
+    """The demo as `make demo` runs it (about 5 min here): DLC training and MoSeq included."""
+    out = tmp_path / "demo"
+    r = subprocess.run(
+        [sys.executable, "-m", "behavior_soup.cli", "demo", "--out", str(out), "--no-progress"],
+        capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    table = text[text.index("accessor") : text.index("demo finished")].splitlines()
+    stages = [line.strip().split("  ")[0] for line in table[1:] if line.strip()]
+    expected = ["behavior", "sta", "pose", "pose (DLC)", "ethogram", "moseq", "analysis", "nwb"]
+    assert stages == [s for s in expected if s != "moseq" or importlib.util.find_spec("keypoint_moseq")]
+    assert "held-out F1" in text and "held-out trial median error" in text and "NMI with the true behaviors" in text
 
 
 def test_import_is_light():

@@ -28,6 +28,9 @@ __all__ = ["FileBuilder", "TrialItem"]
 
 log = logging.getLogger(__name__)
 
+#: column names of NWB's trials table itself, and of the columns every export writes
+_RESERVED = {"id", "start_time", "stop_time", "tags", "timeseries", "trial_id", "uuid", "exp_type", "notes", "added"}
+
 _TRIAL_DOCS = {
     "trial_id": "the trial's id within its session",
     "uuid": "the trial's uuid in the trial table",
@@ -190,7 +193,8 @@ class FileBuilder:
 
     def _extra_columns(self) -> dict[str, str]:
         """Columns the user added to the table -> their trials-table names (``<name>_iso`` for
-        times in columns named ``*_time``, which NWB reserves for seconds)."""
+        times in columns named ``*_time``, which NWB reserves for seconds; ``table_<name>`` for
+        the names the trials table has already)."""
         known = {"uuid", "trial_id", "exp_type", "notes", "added_time", "session_start_time", *SUBJECT_FIELDS}
         cols: dict[str, str] = {}
         for item in self.items:
@@ -198,7 +202,8 @@ class FileBuilder:
                 if c in known or c in cols:
                     continue
                 is_time = isinstance(v, (pd.Timestamp, datetime)) or not isinstance(v, (int, float, np.number))
-                cols[c] = f"{c}_iso" if str(c).endswith("_time") and is_time else str(c)
+                name = f"{c}_iso" if str(c).endswith("_time") and is_time else str(c)
+                cols[c] = f"table_{name}" if name in _RESERVED else name
         self._text = {
             c
             for c in cols

@@ -91,7 +91,8 @@ def write_pose(t: TrialTarget, keys: list[str]) -> None:
         t.extent(pose.n_frames)
         job = str(prov.get("job", ""))
         software = _SOFTWARE.get(job) or _SOFTWARE.get(str(prov.get("params", {}).get("format", "")), "behavior_soup")
-        version = (prov.get("versions") or {}).get("deeplabcut" if software == "DeepLabCut" else "behavior_soup")
+        # a model run here has the version it ran with; an imported file's maker is not known
+        version = (prov.get("versions") or {}).get("deeplabcut") if job == "pose_infer" else None
         series = pose_series(
             pose,
             rate=t.rate(f"{source!r} keypoints"),

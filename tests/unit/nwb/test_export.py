@@ -263,6 +263,7 @@ def test_missing_subject_metadata_is_reported(table, tmp_path):
     df["cage"] = ["A1", None, "A2"]
     df["surgery_time"] = pd.Timestamp("2024-01-01T08:00:00Z")
     df["session_start_time"] = pd.Timestamp("2024-01-05T09:30:00Z")
+    df["start_time"] = 1.5  # a name NWB's trials table has already
     out = df.behavior.to_nwb(tmp_path / "nwb", per="session", progress=False)
     assert "subject" not in out.missing.iloc[0] and "session_start_time" not in out.missing.iloc[0]
     io, nwb = _read(out.path.iloc[0])
@@ -273,6 +274,7 @@ def test_missing_subject_metadata_is_reported(table, tmp_path):
         np.testing.assert_array_equal(trials.weight_g, [20.5, np.nan, 21.0])
         assert list(trials.cage) == ["A1", "", "A2"]
         assert set(trials.surgery_time_iso) == {"2024-01-01T08:00:00+00:00"}
+        assert list(trials.table_start_time) == [1.5] * 3 and trials.start_time.iloc[0] == 0.0
     assert inspect_nwb(out.path.iloc[0], "BEST_PRACTICE_VIOLATION") == []
 
 
