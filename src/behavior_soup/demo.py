@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DemoSettings", "Stage", "run_demo"]
+__all__ = ["DemoSettings", "Stage", "run_demo", "summary_table"]
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,14 @@ class _Demo:
     def outputs(self) -> str:
         return str(Path(self.df.paths.output_root))
 
-    def stage(self, accessor: str, func: Callable[[], tuple | None]) -> None:
-        """Run one stage: ``func`` returns what ran, its figures and where its results are (and
-        its own wall time when it ran beside others), or None when it did not run."""
+    def stage(self, accessor: str, func: Callable[[], tuple[str, str, str] | None]) -> None:
+        """Run one stage: ``func`` returns what ran, its figures and where its results are, or
+        None when it did not run (its extra is not installed, or its training is 0)."""
         t0 = time.perf_counter()
         got = func()
         if got is not None:
-            ran, figures, where, *took = got
-            seconds = took[0] if took else time.perf_counter() - t0
+            ran, figures, where = got
+            seconds = time.perf_counter() - t0
             self.stages.append(Stage(accessor, ran, figures, seconds, where))
             print(f"{accessor}: {ran}; {figures} ({seconds:.0f} s)")
 
@@ -253,6 +253,29 @@ class _Demo:
         return f"{len(files)} session files ({int(files['trials'].sum())} trials)", said, str(folder)
 
 
+def summary_table(stages: list[Stage]) -> str:
+    """The stages as a Markdown table: accessor, what ran, figures, seconds, results.
+
+    Parameters
+    ----------
+    stages
+        The stages that ran.
+
+    Returns
+    -------
+    str
+        A header, a rule and one row per stage, columns padded to their widest cell.
+    """
+    head = ("accessor", "ran", "figures", "seconds", "results")
+    rows = [(s.accessor, s.ran, s.figures, f"{s.seconds:.0f}", s.results) for s in stages]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
 def run_demo(out: str | Path, settings: DemoSettings | None = None) -> list[Stage]:
     """Run the demo into the empty folder ``out``; print each stage and the summary table.
 
@@ -302,9 +325,6 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None) -> list[Stag
         lib.setLevel(old_level)
         for h in console:
             h.setLevel(logging.NOTSET)
-    table = pd.DataFrame([vars(s) for s in d.stages])
-    table["seconds"] = table["seconds"].round(0).astype(int)
-    with pd.option_context("display.max_colwidth", 90, "display.width", 250):
-        print("\n" + table.to_string(index=False))
+    print("\n" + summary_table(d.stages))
     print(f"demo finished in {time.perf_counter() - t0:.0f} s; console output of the libraries in {out / 'demo.log'}")
     return d.stages

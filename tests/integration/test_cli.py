@@ -37,8 +37,9 @@ def test_demo_and_info(tmp_path):
         assert "nwb: 4 session files (10 trials); nwbinspector: 0 violations" in out_text
         assert len(list((out / "nwb").rglob("*.nwb"))) == 4
     # the summary table, one line per stage that ran, and the libraries' console output in a file
-    table = out_text[out_text.index("accessor") : out_text.index("demo finished")].splitlines()
-    stages = [line.strip().split("  ")[0] for line in table[1:] if line.strip()]
+    table = out_text[out_text.index("| accessor") : out_text.index("demo finished")].splitlines()
+    stages = [line.split("|")[1].strip() for line in table[2:] if line.startswith("|")]
+    assert table[0].split("|")[1].strip() == "accessor"
     assert stages[:4] == ["behavior", "sta", "pose", "ethogram"] and "analysis" in stages
     assert "pose (DLC)" not in stages and "moseq" not in stages  # --dlc-epochs 0 --moseq-iters 0
     assert (out / "demo.log").stat().st_size > 0
@@ -67,8 +68,8 @@ def test_default_demo_runs_every_stage(tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     text = r.stdout
-    table = text[text.index("accessor") : text.index("demo finished")].splitlines()
-    stages = [line.strip().split("  ")[0] for line in table[1:] if line.strip()]
+    table = text[text.index("| accessor") : text.index("demo finished")].splitlines()
+    stages = [line.split("|")[1].strip() for line in table[2:] if line.startswith("|")]
     expected = ["behavior", "sta", "pose", "pose (DLC)", "ethogram", "moseq", "analysis", "nwb"]
     assert stages == [s for s in expected if s != "moseq" or importlib.util.find_spec("keypoint_moseq")]
     assert "held-out F1" in text and "held-out trial median error" in text and "NMI with the true behaviors" in text
