@@ -27,11 +27,10 @@ import numpy as np
 
 from .._version import __version__
 from ..ethogram.modes import MODES
-from ..moseq.infer import moseq_key
 from ..moseq.registry import list_models
+from .pose_sections import spatial
 from .registry import TrialTarget, describe_params, register_nwb_section
 
-_BEHAVIOR = ("behavior", "pose, tracking, ethograms and syllables")
 _STAGES = {"ethogram": ("automated", ""), "cleaned": ("curated", "_cleaned")}
 
 
@@ -89,14 +88,14 @@ def _bouts(
     )
     for start, stop, label in sorted(events, key=lambda e: (e[0], e[1], e[2])):
         bouts.add_row(start_time=t.offset + start / fps, stop_time=t.offset + stop / fps, label=label)
-    t.builder.module(*_BEHAVIOR).add(bouts)
+    t.builder.behavior().add(bouts)
 
 
 def _frames(t: TrialTarget, name: str, data: np.ndarray, columns: Sequence[str], what: str, unit: str) -> None:
     from pynwb import TimeSeries
 
     t.extent(len(data))
-    t.builder.module(*_BEHAVIOR).add(
+    t.builder.behavior().add(
         TimeSeries(
             name=t.name(name),
             description=f"{what} of {t.ctx.label}, one row per video frame; columns {list(columns)}",
@@ -168,7 +167,7 @@ def write_labels(t: TrialTarget, keys: list[str]) -> None:
         for a, b, v in runs(labelled):
             if v:
                 observed.add_row(start_time=t.offset + a / fps, stop_time=t.offset + b / fps)
-        t.builder.module(*_BEHAVIOR).add(observed)
+        t.builder.behavior().add(observed)
     catalogue = t.builder.catalogue(behaviors, exclusive=False)
     _bouts(
         t, "ethogram_labels", _label_events(array, behaviors), "manual", "the hand labels", prov, catalogue,
@@ -186,13 +185,11 @@ def write_labels(t: TrialTarget, keys: list[str]) -> None:
 def write_syllables(t: TrialTarget, keys: list[str]) -> None:
     """MoSeq syllables as exclusive bouts and per-frame indices, with centroid, heading and latents."""
     from pynwb import TimeSeries
-    from pynwb.behavior import CompassDirection, Position, SpatialSeries
 
-    mod = t.builder.module(*_BEHAVIOR)
+    mod = t.builder.behavior()
     models = list_models(t.ctx.table_path)
     for key in keys:
         model = key.split("/", 1)[1]
-        assert key == moseq_key(model)
         d = t.ctx.read(key)
         prov = t.provenance(key)
         params = prov.get("params", {})
@@ -206,31 +203,15 @@ def write_syllables(t: TrialTarget, keys: list[str]) -> None:
                source_pose=pose)  # fmt: skip
         timing = {"rate": t.rate("syllables"), "starting_time": t.offset}
         mod.add(
-            Position(
-                name=t.name(f"centroid_{model}"),
-                spatial_series=SpatialSeries(
-                    name="xy",
-                    description=f"centroid keypoint-MoSeq estimated with model {model!r}",
-                    data=np.asarray(d["centroid"], dtype=np.float32),
-                    unit="pixels",
-                    reference_frame="(0,0) is the top-left corner of the video frame",
-                    **timing,
-                ),
-            )
-        )
+            spatial("position", t.name(f"centroid_{model}"), "xy", np.asarray(d["centroid"], dtype=np.float32),
+                    "pixels", f"centroid keypoint-MoSeq estimated with model {model!r}",
+                    "(0,0) is the top-left corner of the video frame", timing)
+        )  # fmt: skip
         mod.add(
-            CompassDirection(
-                name=t.name(f"heading_{model}"),
-                spatial_series=SpatialSeries(
-                    name="heading",
-                    description=f"heading keypoint-MoSeq estimated with model {model!r}",
-                    data=np.asarray(d["heading"], dtype=np.float32),
-                    unit="radians",
-                    reference_frame="keypoint-MoSeq's egocentric alignment angle in image coordinates",
-                    **timing,
-                ),
-            )
-        )
+            spatial("compass", t.name(f"heading_{model}"), "heading", np.asarray(d["heading"], dtype=np.float32),
+                    "radians", f"heading keypoint-MoSeq estimated with model {model!r}",
+                    "keypoint-MoSeq's egocentric alignment angle in image coordinates", timing)
+        )  # fmt: skip
         mod.add(
             TimeSeries(
                 name=t.name(f"latent_state_{model}"),

@@ -224,6 +224,10 @@ class FileBuilder:
             self._modules[name] = self.nwb.create_processing_module(name=name, description=description)
         return self._modules[name]
 
+    def behavior(self) -> Any:
+        """The ``behavior`` processing module, where pose, tracking, ethograms and syllables go."""
+        return self.module("behavior", "pose, tracking, ethograms and syllables")
+
     def skeleton(self, name: str, nodes: Sequence[str]) -> Any:
         """The ndx-pose ``Skeleton`` of ``nodes`` named ``name`` (another name where ``name`` has other
         nodes already), shared by the trials that use it."""
@@ -276,7 +280,7 @@ class FileBuilder:
                     cat.add_row(behavior=b, definition=definition, native_code=i)
                 else:
                     cat.add_row(behavior=b, definition=definition)
-            self.module("behavior", "pose, tracking, ethograms and syllables").add(cat)
+            self.behavior().add(cat)
             self._catalogues[key] = cat
         return self._catalogues[key]
 
@@ -345,9 +349,7 @@ class FileBuilder:
         from hdmf.common import DynamicTable
 
         if self._skeletons:
-            self.module("behavior", "pose, tracking, ethograms and syllables").add(
-                ndx_pose.Skeletons(skeletons=list(self._skeletons.values()))
-            )
+            self.behavior().add(ndx_pose.Skeletons(skeletons=list(self._skeletons.values())))
         if not self._prov:
             return
         mod = self.module("misc", "how each exported behavior_soup result was made")

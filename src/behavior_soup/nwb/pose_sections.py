@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -28,7 +29,6 @@ from .registry import TrialTarget, register_nwb_section
 
 log = logging.getLogger(__name__)
 
-_BEHAVIOR = ("behavior", "pose, tracking, ethograms and syllables")
 _SOFTWARE = {"pose_infer": "DeepLabCut", "dlc_h5": "DeepLabCut", "dlc_csv": "DeepLabCut", "slp": "SLEAP"}
 _SOFTWARE |= {"sleap_analysis_h5": "SLEAP", "nwb": "NWB (ndx-pose) import"}
 
@@ -39,6 +39,52 @@ def _relative(path: Path, folder: Path) -> str:
         return Path(os.path.relpath(path.resolve(), folder)).as_posix()
     except ValueError:  # another drive
         return path.resolve().as_posix()
+
+
+def spatial(
+    container: Literal["position", "compass"],
+    name: str,
+    series: str,
+    data: np.ndarray,
+    unit: str,
+    description: str,
+    reference_frame: str,
+    timing: dict[str, float],
+) -> Any:
+    """A ``Position`` (or ``CompassDirection``) ``name`` holding one ``SpatialSeries`` ``series``.
+
+    Parameters
+    ----------
+    container
+        ``"position"`` or ``"compass"`` (directions).
+    name, series
+        The container's and the series' names.
+    data
+        ``(T,)`` or ``(T, 2)`` values.
+    unit, description, reference_frame
+        The series' fields.
+    timing
+        ``rate`` (1/s) and ``starting_time`` (s).
+
+    Returns
+    -------
+    pynwb.behavior.Position or pynwb.behavior.CompassDirection
+        The container, to add to a processing module.
+    """
+    from pynwb.behavior import CompassDirection, Position, SpatialSeries
+
+    kind = Position if container == "position" else CompassDirection
+    return kind(
+        name=name,
+        spatial_series=SpatialSeries(
+            name=series,
+            description=description,
+            data=data,
+            unit=unit,
+            reference_frame=reference_frame,
+            **timing,
+        ),
+    )
 
 
 @register_nwb_section("video", claims=lambda key: False, order=0)
@@ -83,7 +129,7 @@ def write_pose(t: TrialTarget, keys: list[str]) -> None:
     """Each stored pose as a PoseEstimation linked to its video and skeleton."""
     import ndx_pose
 
-    mod = t.builder.module(*_BEHAVIOR)
+    mod = t.builder.behavior()
     for key in keys:
         _, source, view = key.split("/", 2)
         pose = read_pose(t.ctx, source, view)
@@ -123,9 +169,9 @@ def write_pose(t: TrialTarget, keys: list[str]) -> None:
 def write_tracking(t: TrialTarget, keys: list[str]) -> None:
     """Each tracking method's state as Position, CompassDirection and BehavioralTimeSeries."""
     from pynwb import TimeSeries
-    from pynwb.behavior import BehavioralTimeSeries, CompassDirection, Position, SpatialSeries
+    from pynwb.behavior import BehavioralTimeSeries
 
-    mod = t.builder.module(*_BEHAVIOR)
+    mod = t.builder.behavior()
     for key in keys:
         method = key.split("/", 1)[1]
         st = read_tracking(t.ctx, method)
@@ -138,32 +184,16 @@ def write_tracking(t: TrialTarget, keys: list[str]) -> None:
         timing = {"rate": rate, "starting_time": start}
         frame = "(0,0) is the top-left corner of the video frame, x to the right, y down"
         mod.add(
-            Position(
-                name=t.name(f"position_{method}"),
-                spatial_series=SpatialSeries(
-                    name="xy",
-                    description=f"x, y of the subject ({method})",
-                    data=st[["x", "y"]].to_numpy(np.float64),
-                    unit=length,
-                    reference_frame=frame,
-                    **timing,
-                ),
-            )
-        )
+            spatial("position", t.name(f"position_{method}"), "xy", st[["x", "y"]].to_numpy(np.float64), length,
+                    f"x, y of the subject ({method})", frame, timing)
+        )  # fmt: skip
         if "head_angle" in st:
             mod.add(
-                CompassDirection(
-                    name=t.name(f"head_direction_{method}"),
-                    spatial_series=SpatialSeries(
-                        name="head_angle",
-                        description=f"head direction ({method}), wrapped to [-pi, pi]",
-                        data=st["head_angle"].to_numpy(np.float64),
-                        unit="radians",
-                        reference_frame="0 along +x of the video frame, counter-clockwise in image coordinates",
-                        **timing,
-                    ),
-                )
-            )
+                spatial("compass", t.name(f"head_direction_{method}"), "head_angle",
+                        st["head_angle"].to_numpy(np.float64), "radians",
+                        f"head direction ({method}), wrapped to [-pi, pi]",
+                        "0 along +x of the video frame, counter-clockwise in image coordinates", timing)
+            )  # fmt: skip
         per_s = "cm" if cm else "px"
         units = {
             "speed": f"{per_s}/s",
@@ -213,4 +243,4 @@ def write_video_stats(t: TrialTarget, keys: list[str]) -> None:
                 )
             )
     if series:
-        t.builder.module(*_BEHAVIOR).add(BehavioralTimeSeries(name=t.name("video_stats"), time_series=series))
+        t.builder.behavior().add(BehavioralTimeSeries(name=t.name("video_stats"), time_series=series))
