@@ -6,10 +6,15 @@
 ``raw_copy``    a private copy of the sample raw tree, for tests that move or corrupt files.
 ``table``       an empty trial table in tmp_path whose raw root is ``raw_copy``.
 ``shared_data`` ``../shared/data`` beside the checkout (tests using it skip when absent).
+
+Every test process and notebook kernel shares one JAX compilation cache for the session
+(``BEHAVIOR_SOUP_JAX_CACHE``), so keypoint-moseq's functions compile once per shape, not once
+per output root.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +24,18 @@ import behavior_soup as bs
 from behavior_soup.sample_data import make_sample_data
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_jax_cache(tmp_path_factory):
+    from behavior_soup.moseq._kpms import CACHE_ENV
+
+    if CACHE_ENV in os.environ:  # set by whoever runs the tests
+        yield
+        return
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("jax_cache"))
+    yield
+    del os.environ[CACHE_ENV]
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,9 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "demo_notebooks").glob("*.ipynb"))
 #: text each notebook's outputs must show
 EXPECTED = {
+    "analysis": "behaviors vs syllables: NMI",
+    "behavior": "retrained on the cleaned labels",
+    "moseq": "syllables vs the true behaviors: NMI",
     "quickstart": "correlation with the true kernel",
     "scale_out": "the dask results equal the local ones",
     "pose": "NWB round trip: same 4 bodyparts",

@@ -9,8 +9,10 @@ this package's logger (the bars are kept when ``progress`` is asked for).
 
 JAX compiles the model's functions for every new array shape, and compilation dominates small
 fits (about 200 s of 350 s for 4 x 3000 frames here). :func:`load` therefore points JAX's
-persistent compilation cache at a folder (by default ``<output root>/moseq/jax_cache``), so a
-second fit or inference of the same shapes, in any process, skips it.
+persistent compilation cache at a folder (by default ``<output root>/moseq/jax_cache``; the
+environment variable ``BEHAVIOR_SOUP_JAX_CACHE`` names another, e.g. a node's local disk or one
+cache for every project), so a second fit or inference of the same shapes, in any process,
+skips it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from typing import Any
 from .._console import captured
 from ..errors import require
 
-__all__ = ["load", "quiet"]
+__all__ = ["CACHE_ENV", "load", "quiet"]
+
+#: environment variable naming JAX's compilation cache folder instead of the output root's
+CACHE_ENV = "BEHAVIOR_SOUP_JAX_CACHE"
 
 log = logging.getLogger("behavior_soup.moseq")
 
@@ -70,7 +75,8 @@ def load(cache_dir: str | os.PathLike | None = None) -> Any:
     ----------
     cache_dir
         Folder for JAX's persistent compilation cache (created); ``None`` keeps the folder set
-        by an earlier call, or none.
+        by an earlier call, or none. ``BEHAVIOR_SOUP_JAX_CACHE``, when set, names the folder
+        instead.
 
     Returns
     -------
@@ -90,6 +96,8 @@ def load(cache_dir: str | os.PathLike | None = None) -> Any:
                 _MODULE = require("keypoint_moseq", "moseq", "MoSeq fitting and syllable inference")
         finally:
             _restore(state)
+    if cache_dir is not None and os.environ.get(CACHE_ENV):
+        cache_dir = os.environ[CACHE_ENV]
     if cache_dir is not None and str(cache_dir) != _CACHE:
         import jax
 
