@@ -38,19 +38,22 @@ class DemoSettings:
         Feature-extractor batches per epoch (None: every labelled frame once).
     moseq_iters
         AR-HMM and full-model iterations of keypoint-MoSeq (0: no MoSeq).
+    moseq_infer_iters
+        Gibbs iterations of syllable inference per trial.
     progress
         Show progress bars.
     """
 
     dlc_epochs: int = 5
-    ethogram_epochs: int = 10
+    ethogram_epochs: int = 6
     ethogram_steps: int | None = 20
     moseq_iters: int = 30
+    moseq_infer_iters: int = 20
     progress: bool = True
 
 
 #: ``--full``: the longer training (about 10-25 min on a 2-core CPU).
-FULL = DemoSettings(dlc_epochs=30, ethogram_epochs=20, ethogram_steps=None, moseq_iters=100)
+FULL = DemoSettings(dlc_epochs=30, ethogram_epochs=20, ethogram_steps=None, moseq_iters=100, moseq_infer_iters=50)
 
 
 @dataclass
@@ -207,7 +210,9 @@ class _Demo:
         rows, it = self.rows, self.s.moseq_iters
         fit = self.df.moseq.fit(name="demo", pose_model="dlc_import", kappa_ar=1e4, ar_iters=it, kappa_full=1e3,
                                 full_iters=it, rows=rows, progress=self.s.progress)  # fmt: skip
-        runs = self.df.moseq.infer(model="demo", num_iters=50, rows=rows, progress=self.s.progress)
+        runs = self.df.moseq.infer(
+            model="demo", num_iters=self.s.moseq_infer_iters, rows=rows, progress=self.s.progress
+        )
         truth, found = [], []
         for _, row in rows.iterrows():
             found.append(row.moseq.result("demo")["syllable"].to_numpy())

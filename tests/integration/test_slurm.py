@@ -263,3 +263,25 @@ def test_moseq_infer_on_slurm_equals_local(tmp_path, client_of):
             b[["centroid_x", "centroid_y", "heading"]], a[["centroid_x", "centroid_y", "heading"]], atol=1e-6
         )
     assert {r["backend"] for r in df["moseq_run"]} == {"dask"}
+
+
+def test_ethogram_training_runs_in_a_slurm_job_and_registers_its_models(table, client_of):
+    """The three fast-mode trainings as tasks on a SLURM worker (``backend="dask"`` with its
+    client); their models are registered in the table and run here."""
+    table.behavior.add_item("m1", exp_type="openfield")
+    assert (table.behavior.load_labels(progress=False)["status"] == "done").all()
+    client = client_of(1)
+    on_slurm = dict(mode="fast", device="cpu", progress=False, backend="dask", client=client)
+    flow = table.flow_generator.train(model_out="models/flow", epochs=1, input_size=(32, 64), **on_slurm)
+    fe = table.feature_extractor.train(model_out="models/fe", epochs=1, steps_per_epoch=2, **on_slurm)
+    seq = table.sequence.train(model_out="models/seq", epochs=2, **on_slurm)
+    registered = table.flow_generator.models().set_index("kind")
+    folder = Path(table.behavior.info.table_path).parent
+    for kind, summary in (("flow_generator", flow), ("feature_extractor", fe), ("sequence", seq)):
+        assert registered.loc[kind, "model_id"] == summary["model_id"]
+        assert (folder / registered.loc[kind, "path"]).is_file()
+        assert summary["run"]["backend"] == "dask" and summary["run"]["pid"] != os.getpid()
+    worker_pids = set(client.run(os.getpid).values())
+    assert {s["run"]["pid"] for s in (flow, fe, seq)} <= worker_pids, "trained in the SLURM job's worker"
+    out = table.behavior.infer(mode="fast", device="cpu", progress=False)  # here, with the models trained there
+    assert (out["status"] == "done").all(), out["error"].tolist()

@@ -298,7 +298,12 @@ class BehaviorDataFrameAccessor(EthogramViewsMixin):
         )
 
     def run_task(
-        self, task: str, params: Mapping[str, Any] | None = None, *, backend: Literal["local", "subprocess"] = "local"
+        self,
+        task: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        backend: Literal["local", "subprocess", "dask"] = "local",
+        client: Any = None,
     ) -> dict[str, Any]:
         """Run a registered table-level task (see :func:`behavior_soup.jobs.register_task`)
         with ``params``, then refresh this DataFrame with what the task changed in the table.
@@ -310,14 +315,17 @@ class BehaviorDataFrameAccessor(EthogramViewsMixin):
         params
             Keyword arguments of the task; JSON-serialisable.
         backend
-            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process).
+            ``"local"`` (this process), ``"subprocess"`` (a fresh Python process) or
+            ``"dask"`` (a worker of ``client``).
+        client
+            For ``"dask"``: a ``dask.distributed.Client``; ``None`` starts a local cluster.
 
         Returns
         -------
         dict
             The run record: status, parameters, times, and the task's summary or the error.
         """
-        rec = run_task(task, dict(params or {}), backend=backend)
+        rec = run_task(task, dict(params or {}), backend=backend, client=client)
         store.refresh(self._df)
         return rec
 

@@ -55,6 +55,7 @@ class FlowGeneratorAccessor(_TrainAccessor):
         device: str = "auto",
         seed: int = 0,
         backend: Backend = "local",
+        client: Any = None,
         progress: bool = True,
         **kwargs: Any,
     ) -> dict[str, Any]:
@@ -88,8 +89,12 @@ class FlowGeneratorAccessor(_TrainAccessor):
         seed
             Seed of the split, initial weights and sampling.
         backend
-            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process, whose
-            memory, GPU memory included, is returned when it ends).
+            ``"local"`` (this process), ``"subprocess"`` (a fresh Python process, whose
+            memory, GPU memory included, is returned when it ends) or ``"dask"`` (a worker of
+            ``client``).
+        client
+            For ``"dask"``: a ``dask.distributed.Client``, e.g. on a SLURM job with a GPU
+            (:func:`behavior_soup.cluster.slurm`); ``None`` starts a local cluster.
         progress
             Show progress bars.
         **kwargs
@@ -114,6 +119,7 @@ class FlowGeneratorAccessor(_TrainAccessor):
             rows=rows,
             model_in=model_in,
             backend=backend,
+            client=client,
             epochs=epochs,
             batch_size=batch_size,
             input_size=None if input_size is None else list(input_size),
@@ -144,6 +150,7 @@ class FeatureExtractorAccessor(_TrainAccessor):
         device: str = "auto",
         seed: int = 0,
         backend: Backend = "local",
+        client: Any = None,
         progress: bool = True,
         **kwargs: Any,
     ) -> dict[str, Any]:
@@ -176,8 +183,12 @@ class FeatureExtractorAccessor(_TrainAccessor):
         seed
             Seed of the split, initial weights and sampling.
         backend
-            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process, whose
-            memory, GPU memory included, is returned when it ends).
+            ``"local"`` (this process), ``"subprocess"`` (a fresh Python process, whose
+            memory, GPU memory included, is returned when it ends) or ``"dask"`` (a worker of
+            ``client``).
+        client
+            For ``"dask"``: a ``dask.distributed.Client``, e.g. on a SLURM job with a GPU
+            (:func:`behavior_soup.cluster.slurm`); ``None`` starts a local cluster.
         progress
             Show progress bars.
         **kwargs
@@ -205,6 +216,7 @@ class FeatureExtractorAccessor(_TrainAccessor):
             parent=flow_model_in,
             model_in=model_in,
             backend=backend,
+            client=client,
             epochs=epochs,
             batch_size=batch_size,
             device=device,
@@ -240,6 +252,7 @@ class SequenceAccessor(_TrainAccessor):
         device: str = "auto",
         seed: int = 0,
         backend: Backend = "local",
+        client: Any = None,
         progress: bool = True,
         **kwargs: Any,
     ) -> dict[str, Any]:
@@ -272,8 +285,12 @@ class SequenceAccessor(_TrainAccessor):
         seed
             Seed of the split, initial weights and sampling.
         backend
-            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process, whose
-            memory, GPU memory included, is returned when it ends).
+            ``"local"`` (this process), ``"subprocess"`` (a fresh Python process, whose
+            memory, GPU memory included, is returned when it ends) or ``"dask"`` (a worker of
+            ``client``).
+        client
+            For ``"dask"``: a ``dask.distributed.Client``, e.g. on a SLURM job with a GPU
+            (:func:`behavior_soup.cluster.slurm`); ``None`` starts a local cluster.
         progress
             Show progress bars.
         **kwargs
@@ -301,6 +318,7 @@ class SequenceAccessor(_TrainAccessor):
             parent=feature_model_in,
             model_in=model_in,
             backend=backend,
+            client=client,
             epochs=epochs,
             device=device,
             seed=seed,

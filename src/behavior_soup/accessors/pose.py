@@ -93,6 +93,7 @@ class PoseDataFrameAccessor:
         seed: int = 0,
         *,
         backend: Backend = "local",
+        client: Any = None,
     ) -> dict[str, Any]:
         """Train a registered model from its project's labelled frames, offline (see
         :func:`behavior_soup.pose.dlc.train_dlc`); resumes an interrupted run. The evaluation
@@ -116,7 +117,11 @@ class PoseDataFrameAccessor:
         seed
             Seed of the random initialisation and of training.
         backend
-            ``"local"`` (this process) or ``"subprocess"`` (a fresh Python process).
+            ``"local"`` (this process), ``"subprocess"`` (a fresh Python process) or
+            ``"dask"`` (a worker of ``client``).
+        client
+            For ``"dask"``: a ``dask.distributed.Client``, e.g. on a SLURM job with a GPU
+            (:func:`behavior_soup.cluster.slurm`); ``None`` starts a local cluster.
 
         Returns
         -------
@@ -149,7 +154,7 @@ class PoseDataFrameAccessor:
             "init_weights": None if init_weights is None else str(Path(init_weights).absolute()),
             "seed": seed,
         }
-        rec = run_task("train_pose_model", params, backend=backend)  # type: ignore[arg-type]
+        rec = run_task("train_pose_model", params, backend=backend, client=client)  # type: ignore[arg-type]
         store.refresh(self._df)
         if rec["status"] != "done":
             raise JobError(f"expected training of {model!r} to finish, it failed: {rec.get('error')}")

@@ -92,6 +92,7 @@ def train(
     parent: str | os.PathLike | None = None,
     model_in: str | os.PathLike | None = None,
     backend: Backend = "local",
+    client: Any = None,
     lock_timeout: float | None = None,
     **params: Any,
 ) -> dict[str, Any]:
@@ -122,7 +123,10 @@ def train(
     model_in
         A checkpoint of the same kind and mode to start from.
     backend
-        ``"local"`` or ``"subprocess"`` (see :func:`behavior_soup.jobs.run_task`).
+        ``"local"``, ``"subprocess"`` or ``"dask"`` (see :func:`behavior_soup.jobs.run_task`).
+    client
+        For ``"dask"``: the ``dask.distributed.Client`` to train on (e.g. a SLURM job with a
+        GPU, see :func:`behavior_soup.cluster.slurm`); ``None`` starts a local cluster.
     lock_timeout
         Seconds to wait for the table's lock; ``None`` means the default.
     **params
@@ -132,8 +136,9 @@ def train(
     Returns
     -------
     dict
-        The training summary: ``checkpoint``, ``model_id``, ``best_epoch``, ``epochs`` and
-        ``metrics``.
+        The training summary: ``checkpoint``, ``model_id``, ``best_epoch``, ``epochs``,
+        ``metrics``, and ``run``: where and when it ran (``backend``, ``host``, ``pid``,
+        ``started``, ``duration_s``).
 
     Raises
     ------
@@ -168,8 +173,9 @@ def train(
     }
     if spec.parent is not None:
         task_params[spec.parent_param] = resolve_model(df, mode, spec.parent, parent)
-    rec = run_task(spec.task, task_params, backend=backend)
+    rec = run_task(spec.task, task_params, backend=backend, client=client)
     store.refresh(df, lock_timeout)
     if rec["status"] != "done":
         raise JobError(f"expected {kind} training to finish, it failed: {rec.get('error')}")
-    return rec["summary"]
+    run = {k: rec[k] for k in ("backend", "host", "pid", "started", "duration_s") if k in rec}
+    return {**rec["summary"], "run": run}

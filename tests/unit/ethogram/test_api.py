@@ -63,3 +63,16 @@ def test_supervised_kinds_need_labels_and_a_parent(df):
     with pytest.raises(ItemNotFoundError, match=r"train one with df\.flow_generator\.train\(mode='fast'"):
         df.feature_extractor.train(mode="fast", model_out="models/fe", device="cpu", progress=False)
     assert not (_table_dir(df) / "models").exists()
+
+
+def test_training_runs_on_the_dask_client_it_is_given(df):
+    distributed = pytest.importorskip("dask.distributed")
+    import os
+
+    with distributed.Client(processes=True, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        worker_pid = next(iter(client.run(os.getpid).values()))
+        s = df.flow_generator.train(mode="fast", model_out="models/flow", epochs=1, input_size=(16, 32),
+                                    steps_per_epoch=1, device="cpu", progress=False, backend="dask", client=client)  # fmt: skip
+    assert s["run"]["backend"] == "dask" and s["run"]["pid"] == worker_pid != os.getpid()
+    registered = df.flow_generator.models().set_index("kind").loc["flow_generator"]
+    assert registered["model_id"] == s["model_id"] and (_table_dir(df) / registered["path"]).is_file()
