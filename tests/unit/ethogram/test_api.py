@@ -3,6 +3,7 @@ trials checked before anything runs or is written."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -67,8 +68,6 @@ def test_supervised_kinds_need_labels_and_a_parent(df):
 
 def test_training_runs_on_the_dask_client_it_is_given(df):
     distributed = pytest.importorskip("dask.distributed")
-    import os
-
     with distributed.Client(processes=True, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
         worker_pid = next(iter(client.run(os.getpid).values()))
         s = df.flow_generator.train(mode="fast", model_out="models/flow", epochs=1, input_size=(16, 32),
