@@ -301,7 +301,7 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None) -> list[Stag
     SystemExit
         ``out`` holds an earlier demo.
     """
-    out = Path(out)
+    out = Path(out).absolute()  # row.pose.load takes relative paths as relative to the raw root
     if (out / "raw").exists() or (out / "tables").exists():
         raise SystemExit(f"expected an empty --out folder, found earlier demo files in {out}; pass another --out")
     out.mkdir(parents=True, exist_ok=True)

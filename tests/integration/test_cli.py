@@ -14,7 +14,7 @@ def test_demo_and_info(tmp_path):
             "behavior_soup.cli",
             "demo",
             "--out",
-            str(out),
+            "demo",  # relative, as make demo passes it
             "--no-progress",
             "--ethogram-epochs",
             "1",
@@ -26,6 +26,7 @@ def test_demo_and_info(tmp_path):
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     out_text = r.stdout
