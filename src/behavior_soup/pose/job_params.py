@@ -71,7 +71,11 @@ def _format(v: object, name: str) -> str | None:
 class PoseLoadParams(Params):
     """Parameters of a pose import (``row.pose.load``)."""
 
-    path: str = param("", checks.path(), "the pose file (DLC .h5/.csv, SLEAP .slp/.h5, NWB)")
+    path: str = param(
+        "",
+        checks.path(),
+        "the pose file (DLC .h5/.csv, SLEAP .slp/.h5, NWB); a relative path is under the raw-data root",
+    )
     view: str = param("front", checks.one_of(VIEWS), "the camera view it tracks")
     name: str = param("imported", lambda v, n: validate_id(v, "pose source name"), "name to store it under")
     individual: str | None = param(None, checks.optional(checks.text()), "the animal, in a multi-animal file")
