@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,moseq,viz,nwb,docs]" -c constraints/moseq.txt
+	$(PY) -m pip install -q -e ".[test,distributed,pose,ethogram,onnx,openvino,moseq,viz,nwb,docs]" -c constraints/moseq.txt
 	touch $(STAMP)
 
 setup: $(STAMP)

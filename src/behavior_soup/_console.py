@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Iterator
 
-__all__ = ["captured"]
+__all__ = ["captured", "root_records_to"]
 
 
 class _LogStream(io.TextIOBase):
@@ -102,3 +102,28 @@ def captured(logger: logging.Logger, *, stderr: bool = True, level: int = loggin
                 if h not in root.handlers:
                     root.addHandler(h)
             root.setLevel(root_level)
+
+
+@contextlib.contextmanager
+def root_records_to(logger: logging.Logger, level: int = logging.DEBUG) -> Iterator[None]:
+    """Send records logged straight on the root logger (``logging.warning(...)``, as ONNX
+    Runtime's quantizer does) to ``logger`` at ``level`` instead, while the block runs.
+
+    Parameters
+    ----------
+    logger
+        Where the records go.
+    level
+        Their level there.
+    """
+
+    def divert(record: logging.LogRecord) -> bool:
+        logger.log(level, "%s", record.getMessage())
+        return False
+
+    root = logging.getLogger()
+    root.addFilter(divert)
+    try:
+        yield
+    finally:
+        root.removeFilter(divert)

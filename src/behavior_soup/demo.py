@@ -36,6 +36,9 @@ class DemoSettings:
         Feature-extractor epochs of fast mode (the flow generator gets a third; 0: no ethogram).
     ethogram_steps
         Feature-extractor batches per epoch (None: every labelled frame once).
+    ethogram_networks
+        ``"lite"`` (the default here, for time) or ``"deepethogram"`` (the networks of record,
+        which ``--full`` trains).
     moseq_iters
         AR-HMM and full-model iterations of keypoint-MoSeq (0: no MoSeq).
     moseq_infer_iters
@@ -47,13 +50,21 @@ class DemoSettings:
     dlc_epochs: int = 5
     ethogram_epochs: int = 6
     ethogram_steps: int | None = 20
+    ethogram_networks: str = "lite"
     moseq_iters: int = 30
     moseq_infer_iters: int = 20
     progress: bool = True
 
 
-#: ``--full``: the longer training (about 10-25 min on a 2-core CPU).
-FULL = DemoSettings(dlc_epochs=30, ethogram_epochs=20, ethogram_steps=None, moseq_iters=100, moseq_infer_iters=50)
+#: ``--full``: the longer training, with DeepEthogram's networks.
+FULL = DemoSettings(
+    dlc_epochs=30,
+    ethogram_epochs=20,
+    ethogram_steps=None,
+    ethogram_networks="deepethogram",
+    moseq_iters=100,
+    moseq_infer_iters=50,
+)
 
 
 @dataclass
@@ -186,7 +197,9 @@ class _Demo:
         held, train = rows.iloc[-1], rows.iloc[:-1]
         common = {"mode": "fast", "rows": train, "device": "auto", "progress": self.s.progress}
         epochs = self.s.ethogram_epochs
-        self.df.flow_generator.train(model_out="models/flow", epochs=max(1, epochs // 3), input_size=(32, 64), **common)
+        # lite networks by default: DeepEthogram's take about 3x longer to train on a 2-core CPU
+        self.df.flow_generator.train(model_out="models/flow", epochs=max(1, epochs // 3), input_size=(32, 64),
+                                     networks=self.s.ethogram_networks, **common)  # fmt: skip
         top_view = {"front": {"rotate": 180, "flip_ud": 0.5}}  # a top view: any heading, either mirror image
         self.df.feature_extractor.train(model_out="models/feature_extractor", epochs=epochs, augment=top_view,
                                         steps_per_epoch=self.s.ethogram_steps, **common)  # fmt: skip
@@ -196,7 +209,8 @@ class _Demo:
         pred = held.behavior.ethogram("fast").to_numpy()
         f1 = class_metrics(pred, np.eye(len(BEHAVIORS), dtype=np.int8)[truth], BEHAVIORS)
         return (
-            f"fast mode trained on {len(train)} trials ({epochs} epochs), ethograms for "
+            f"fast mode ({self.s.ethogram_networks} networks) trained on {len(train)} trials ({epochs} epochs), "
+            "ethograms for "
             f"{(runs['status'] == 'done').sum()}/{len(runs)}",
             f"held-out F1 {np.mean([m['f1'] for m in f1.values()]):.2f} (" + ", ".join(f"{b} {m['f1']:.2f}" for b, m in f1.items()) + ")",
             str(self.table.parent / "models"),

@@ -3,7 +3,8 @@ sequence model trained briefly on sample trials, then ethograms inferred on a he
 
 Fixture ``trained`` (module scope): 3 animals x 3 trials of 150 frames (64x64 per view, the
 two views side by side, resized to 32x64), labels loaded; trial m3/3 is held out of all training.
-The ``slow`` sweep trains the same pipeline for seeds 0-4 with 1 and 2 torch threads.
+It trains the lite networks (several times faster on a CPU); the ``slow`` tests train
+DeepEthogram's networks the same way, and sweep seeds 0-4 with 1 and 2 torch threads.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ torch = pytest.importorskip("torch")
 import behavior_soup as bs  # noqa: E402
 from behavior_soup.errors import ItemNotFoundError  # noqa: E402
 from behavior_soup.ethogram import class_metrics  # noqa: E402
+from behavior_soup.ethogram.checkpoint import load_checkpoint  # noqa: E402
 from behavior_soup.sample_data import BEHAVIORS, make_sample_data  # noqa: E402
 
 pytestmark = pytest.mark.timeout(1800)
@@ -26,7 +28,7 @@ EPOCHS = {"flow": 4, "features": 12, "sequence": 30}
 TOP_VIEW = {"front": {"rotate": 180, "flip_ud": 0.5}}
 
 
-def _train(tmp, seed: int = 0, threads: int = 2):
+def _train(tmp, seed: int = 0, threads: int = 2, networks: str = "lite"):
     """Sample data, table and the three fast-mode models trained on every trial but m3/3."""
     torch.set_num_threads(threads)
     sd = make_sample_data(tmp / "raw", n_animals=3, n_trials=3, n_frames=150, ephys=False)
@@ -37,7 +39,9 @@ def _train(tmp, seed: int = 0, threads: int = 2):
     held = (df["animal_id"] == "m3") & (df["trial_id"] == 3)
     rows = df[~held]
     common = {"mode": "fast", "rows": rows, "device": "cpu", "progress": False, "seed": seed}
-    flow = df.flow_generator.train(model_out="models/flow", epochs=EPOCHS["flow"], input_size=(32, 64), **common)
+    flow = df.flow_generator.train(
+        model_out="models/flow", epochs=EPOCHS["flow"], input_size=(32, 64), networks=networks, **common
+    )
     fe = df.feature_extractor.train(model_out="models/fe", epochs=EPOCHS["features"], augment=TOP_VIEW, **common)
     seq = df.sequence.train(model_out="models/seq", epochs=EPOCHS["sequence"], **common)
     return {"df": df, "sd": sd, "held": df[held].iloc[0], "summaries": (flow, fe, seq), "tmp": tmp}
@@ -66,6 +70,16 @@ def _held_out_f1(t) -> dict[str, float]:
 
 def test_held_out_trial_reaches_f1(trained):
     f1 = _held_out_f1(trained)
+    assert min(f1.values()) >= 0.8, f1
+
+
+@pytest.mark.slow
+def test_deepethograms_networks_reach_the_same_f1(tmp_path):
+    """The networks of record learn the sample behaviors as the lite ones do (about 12 min on
+    2 cores against 4 for lite)."""
+    t = _train(tmp_path, networks="deepethogram")
+    assert load_checkpoint(t["summaries"][1]["checkpoint"])["architecture"]["networks"] == "deepethogram"
+    f1 = _held_out_f1(t)
     assert min(f1.values()) >= 0.8, f1
 
 
@@ -134,3 +148,25 @@ def test_mode_and_model_refusals(trained):
     if not torch.cuda.is_available():
         r = row.behavior.infer(mode="fast", device="cuda")
         assert r["status"] == "failed" and "expected a CUDA GPU" in r["error"]
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_int8_inference_passes_its_accuracy_check_or_is_refused(trained, runtime):
+    """int8 calibrated on the held-out trial and checked on the model's validation trials: used
+    only when their F1 stays within 0.01 of fp32's (then the held-out F1 stays close too), else
+    refused with the figures and nothing written."""
+    pytest.importorskip(runtime)
+    row = trained["held"]
+    f32 = _held_out_f1(trained)
+    before = row.outputs.read("fast/ethogram")["array"]
+    r = row.behavior.infer(mode="fast", device="cpu", runtime=runtime, precision="int8")
+    if r["status"] == "done":
+        check = row.outputs.provenance("fast/features")["params"]["check"]
+        assert check["accepted"] and check["drop"] <= 0.01 and check["trials"], check
+        assert row.outputs.provenance("fast/features")["params"]["precision"] == "int8"
+        f8 = _f1(row.behavior.ethogram("fast").to_numpy(), trained["sd"], row)
+        assert min(f8.values()) >= min(f32.values()) - 0.1, (f8, f32)
+        row.behavior.infer(mode="fast", device="cpu")  # back to fp32 for the other tests
+    else:
+        assert "within 0.01 of fp32" in r["error"], r["error"]
+        np.testing.assert_array_equal(row.outputs.read("fast/ethogram")["array"], before)

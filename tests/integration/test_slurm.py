@@ -272,7 +272,9 @@ def test_ethogram_training_runs_in_a_slurm_job_and_registers_its_models(table, c
     assert (table.behavior.load_labels(progress=False)["status"] == "done").all()
     client = client_of(1)
     on_slurm = dict(mode="fast", device="cpu", progress=False, backend="dask", client=client)
-    flow = table.flow_generator.train(model_out="models/flow", epochs=1, input_size=(32, 64), **on_slurm)
+    flow = table.flow_generator.train(
+        model_out="models/flow", epochs=1, input_size=(32, 64), networks="lite", **on_slurm
+    )
     fe = table.feature_extractor.train(model_out="models/fe", epochs=1, steps_per_epoch=2, **on_slurm)
     seq = table.sequence.train(model_out="models/seq", epochs=2, **on_slurm)
     registered = table.flow_generator.models().set_index("kind")

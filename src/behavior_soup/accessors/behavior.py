@@ -13,7 +13,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from .. import items, schema, store
-from ..ethogram.jobs import DEFAULT_LABEL_TEMPLATE, EthogramInferParams, check_label_files
+from ..ethogram.infer_jobs import EthogramInferParams
+from ..ethogram.jobs import DEFAULT_LABEL_TEMPLATE, check_label_files
 from ..jobs import run_job, run_rows, run_task
 from ..jobs.declare import table_job
 from ..jobs.runner import Backend

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..ethogram.jobs import EthogramInferParams, EthogramStage, read_ethogram, read_labels, write_labels
+from ..ethogram.infer_jobs import EthogramInferParams
+from ..ethogram.jobs import EthogramStage, read_ethogram, read_labels, write_labels
 from ..ethogram.labels import Labels, labels_from_array
 from ..ethogram.modes import Mode
 from ..jobs import TrialContext, run_row

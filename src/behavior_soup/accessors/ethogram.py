@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 
 from ..ethogram import api
-from ..ethogram.jobs import FeatureInferParams, SequenceInferParams
+from ..ethogram.infer_jobs import FeatureInferParams, SequenceInferParams
 from ..ethogram.models import list_models
-from ..ethogram.modes import Mode
+from ..ethogram.modes import Mode, Networks
 from ..jobs.declare import row_job, table_job
 from ..jobs.runner import Backend
 from ._common import check_table, info_of, video_rows
@@ -35,8 +35,53 @@ class _TrainAccessor:
         return list_models(info_of(self._df).table_path)
 
 
+class _ImportAccessor(_TrainAccessor):
+    def import_deepethogram(
+        self,
+        path: PathLike,
+        mode: Mode = "fast",
+        model_out: PathLike | None = None,
+        *,
+        norm: dict[str, list[float]],
+        input_size: tuple[int, int] = (224, 224),
+        behaviors: list[str] | None = None,
+        views: list[str] | None = None,
+        thresholds: list[float] | None = None,
+    ) -> os.PathLike:
+        """Convert a DeepEthogram (or animal-soup) checkpoint of this kind and register it
+        as the mode's model in this table; returns the converted checkpoint's path.
+
+        Parameters
+        ----------
+        path
+            DeepEthogram's ``checkpoint.pt`` (or a Lightning ``.ckpt``), relative to the
+            table's folder or absolute.
+        mode
+            ``"fast"`` (DEG_f), ``"medium"`` (DEG_m) or ``"slow"`` (DEG_s).
+        model_out
+            Where to write it; None for ``models/deepethogram/<mode>_<kind>.pt``.
+        norm
+            DeepEthogram's ``augs.normalization``: ``{"mean": [3], "std": [3]}``.
+        input_size
+            DeepEthogram's ``augs.resize`` ``(H, W)``.
+        behaviors
+            For a feature extractor, DeepEthogram's ``project.class_names``, background first.
+        views
+            Camera views side by side in its input; None for one.
+        thresholds
+            Per-class thresholds; None for 0.5 each.
+
+        Returns
+        -------
+        pathlib.Path
+            The converted checkpoint.
+        """
+        fields = dict(norm=norm, input_size=input_size, behaviors=behaviors, views=views, thresholds=thresholds)
+        return api.import_deepethogram(self._df, self._kind, path, mode, model_out, **fields)
+
+
 @pd.api.extensions.register_dataframe_accessor("flow_generator")
-class FlowGeneratorAccessor(_TrainAccessor):
+class FlowGeneratorAccessor(_ImportAccessor):
     """Train flow generators (self-supervised: no labels needed)."""
 
     _kind = "flow_generator"
@@ -52,6 +97,7 @@ class FlowGeneratorAccessor(_TrainAccessor):
         batch_size: int = 16,
         input_size: tuple[int, int] | None = None,
         views: tuple[str, ...] | None = None,
+        networks: Networks = "deepethogram",
         device: str = "auto",
         seed: int = 0,
         backend: Backend = "local",
@@ -84,6 +130,11 @@ class FlowGeneratorAccessor(_TrainAccessor):
             Network input ``(H, W)`` in pixels; ``None``: the mode's.
         views
             Camera views, side by side; ``None``: the first trial's.
+        networks
+            ``"deepethogram"``: DeepEthogram's networks, layer for layer (the networks of
+            record); ``"lite"``: smaller ones, several times faster on a CPU (see
+            :mod:`behavior_soup.ethogram.modes`). The feature extractor and its features
+            follow the flow generator's set.
         device
             ``"auto"`` (CUDA when there is a GPU), ``"cpu"`` or ``"cuda[:N]"``.
         seed
@@ -124,6 +175,7 @@ class FlowGeneratorAccessor(_TrainAccessor):
             batch_size=batch_size,
             input_size=None if input_size is None else list(input_size),
             views=None if views is None else list(views),
+            networks=networks,
             device=device,
             seed=seed,
             progress=progress,
@@ -132,7 +184,7 @@ class FlowGeneratorAccessor(_TrainAccessor):
 
 
 @pd.api.extensions.register_dataframe_accessor("feature_extractor")
-class FeatureExtractorAccessor(_TrainAccessor):
+class FeatureExtractorAccessor(_ImportAccessor):
     """Train hidden two-stream feature extractors; extract features over rows."""
 
     _kind = "feature_extractor"

@@ -24,7 +24,7 @@ from .kinds import get_model_kind
 from .models import model_path
 from .modes import get_mode
 
-__all__ = ["resolve_model", "train"]
+__all__ = ["import_deepethogram", "resolve_model", "train"]
 
 
 def _table_dir(df: pd.DataFrame) -> Path:
@@ -179,3 +179,42 @@ def train(
         raise JobError(f"expected {kind} training to finish, it failed: {rec.get('error')}")
     run = {k: rec[k] for k in ("backend", "host", "pid", "started", "duration_s") if k in rec}
     return {**rec["summary"], "run": run}
+
+
+def import_deepethogram(
+    df: pd.DataFrame,
+    kind: str,
+    path: str | os.PathLike,
+    mode: str,
+    model_out: str | os.PathLike | None = None,
+    **fields: Any,
+) -> Path:
+    """Convert a DeepEthogram checkpoint and register it in the table as the mode's ``kind``
+    (see :func:`.convert.import_deepethogram`).
+
+    Parameters
+    ----------
+    df
+        The trial table.
+    kind
+        ``"flow_generator"`` or ``"feature_extractor"``.
+    path
+        The DeepEthogram checkpoint, relative to the table's folder or absolute.
+    mode
+        ``"fast"``, ``"medium"`` or ``"slow"``.
+    model_out
+        The ``.pt`` to write, relative to the table's folder; None for
+        ``models/deepethogram/<mode>_<kind>.pt``.
+    **fields
+        ``norm``, ``input_size``, ``behaviors``, ``views``, ``thresholds``.
+
+    Returns
+    -------
+    pathlib.Path
+        The converted checkpoint.
+    """
+    from .convert import import_deepethogram as convert
+
+    out = _abs(df, model_out if model_out is not None else f"models/deepethogram/{mode}_{kind}.pt")
+    table_path = store.table_info(df).table_path
+    return convert(_abs(df, path), out, kind, mode, table_path=table_path, **fields)  # type: ignore[arg-type]

@@ -24,9 +24,10 @@ def flow_arch(spec: ModeSpec) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"flow_generator": str, "n_frames": int}``: the network's name and the clip length.
+        ``{"flow_generator": str, "n_frames": int, "networks": str}``: the network's name,
+        the clip length and the network set (``"deepethogram"`` or ``"lite"``).
     """
-    return {"flow_generator": spec.flow_generator, "n_frames": spec.n_frames}
+    return {"flow_generator": spec.flow_generator, "n_frames": spec.n_frames, "networks": spec.networks}
 
 
 def feature_extractor_arch(spec: ModeSpec, n_classes: int, dropout: float = 0.25) -> dict[str, Any]:
@@ -111,7 +112,12 @@ def from_checkpoint(ckpt: Mapping[str, Any]) -> Any:
 
 
 def untrained_models(
-    folder: str | os.PathLike, mode: str, behaviors: Sequence[str], size: int = 224, seed: int = 0
+    folder: str | os.PathLike,
+    mode: str,
+    behaviors: Sequence[str],
+    size: int = 224,
+    seed: int = 0,
+    networks: str = "deepethogram",
 ) -> tuple[Path, Path]:
     """A feature extractor and a sequence model for ``mode`` with random weights (seeded),
     saved as checkpoints ``df.behavior.infer`` accepts: for benchmarks and for checking that a
@@ -129,6 +135,8 @@ def untrained_models(
         Input height and width in pixels.
     seed
         Torch seed of the weights.
+    networks
+        ``"deepethogram"`` (the networks of record) or ``"lite"``.
 
     Returns
     -------
@@ -139,7 +147,7 @@ def untrained_models(
     from .checkpoint import save_checkpoint
     from .modes import get_mode
 
-    spec = get_mode(mode)
+    spec = get_mode(mode, networks)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     n = len(behaviors)
@@ -155,7 +163,7 @@ def untrained_models(
     torch().manual_seed(seed)
     out = []
     for kind, arch in (("feature_extractor", feature_extractor_arch(spec, n)), ("sequence", sequence_arch(n))):
-        tag = f"{mode}_{size}_{'fe' if kind == 'feature_extractor' else 'seq'}"
+        tag = f"{mode}_{networks}_{size}_{'fe' if kind == 'feature_extractor' else 'seq'}"
         ckpt = {**common, "kind": kind, "architecture": arch, "model_id": f"untrained-{tag}-{seed}",
                 "state_dict": build(kind, arch).state_dict()}  # fmt: skip
         out.append(save_checkpoint(folder / f"{tag}.pt", ckpt))

@@ -23,7 +23,6 @@ import os
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .._torch import resolve_device
 from .._torch import torch as _torch
@@ -34,6 +33,7 @@ from .checkpoint import VERSION_PACKAGES
 from .frames import stream_clips, view_paths
 from .loading import load_model
 from .postprocess import postprocess
+from .runtimes import RUNTIMES, check_runtime
 
 __all__ = ["extract_features", "features_key", "infer_trial", "run_sequence", "trial_features"]
 
@@ -66,7 +66,8 @@ def extract_features(
     *,
     device: str = "auto",
     batch_size: int = 32,
-    amp: bool | None = None,
+    runtime: str = "torch",
+    precision: str = "fp32",
     progress: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Run a feature extractor over every frame of a trial.
@@ -78,11 +79,15 @@ def extract_features(
     feature_model
         The feature extractor's checkpoint.
     device
-        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        ``"auto"``, ``"cpu"`` or ``"cuda[:N]"`` (GPUs run torch in mixed precision; other
+        runtimes run on the CPU, which ``"auto"`` then means).
     batch_size
         Clips per forward pass.
-    amp
-        Run in mixed precision; ``None``: on any device but the CPU.
+    runtime
+        ``"torch"``, ``"onnxruntime"`` or ``"openvino"`` (see :mod:`.runtimes`).
+    precision
+        ``"fp32"``, ``"bf16"`` or ``"int8"``; an int8 graph is calibrated on this trial's
+        frames when first made, and used only once accepted (see :mod:`.quantize`).
     progress
         Show a progress bar over batches.
 
@@ -92,28 +97,27 @@ def extract_features(
         ``spatial``, ``flow`` ``(T, 512)`` float32; ``logits``, ``probabilities``
         ``(T, C)`` float32.
     meta
-        The checkpoint's metadata.
+        The checkpoint's metadata, plus ``runtime`` (runtime, precision, graph file and, for
+        int8, the accuracy check).
     """
-    torch = _torch()
-    dev = resolve_device(device)
+    from .compile import compile_feature_extractor, run_batches
+    from .quantize import ensure_accepted
+
+    dev = "cpu" if runtime != "torch" and device == "auto" else resolve_device(device)
+    check_runtime(runtime, precision, dev)
     meta, net = load_model(feature_model, "feature_extractor", dev)
     views = tuple(meta["views"]) if meta.get("views") else None
     paths = view_paths(ctx, views)
-    use_amp = (dev != "cpu") if amp is None else amp
-    channels_last = not net.spatial.is3d
-    parts: dict[str, list[np.ndarray]] = {"spatial": [], "flow": [], "logits": []}
-    stream = stream_clips(paths, tuple(meta["input_size"]), meta["n_frames"], meta["norm"], batch_size)
-    with torch.inference_mode(), torch.autocast(device_type=dev.split(":")[0], enabled=use_amp):
-        for x in tqdm(stream, desc=f"features {ctx.label}", disable=not progress, unit="batch"):
-            x = x.to(dev, non_blocking=True)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            o = net(x)
-            for k in parts:
-                parts[k].append(o[k].float().cpu().numpy())
-    arrays = {k: np.concatenate(v).astype(np.float32, copy=False) for k, v in parts.items()}
-    arrays["probabilities"] = (1.0 / (1.0 + np.exp(-arrays["logits"]))).astype(np.float32)
-    return arrays, meta
+
+    def stream() -> Any:
+        return stream_clips(paths, tuple(meta["input_size"]), meta["n_frames"], meta["norm"], batch_size)
+
+    run, graph = compile_feature_extractor(feature_model, net, meta, runtime, precision, dev, stream)
+    info: dict[str, Any] = {"runtime": runtime, "precision": precision, "graph": None if graph is None else graph.name}
+    if precision == "int8":
+        info["check"] = ensure_accepted(ctx, feature_model, runtime, graph, calibrated_on=ctx.label)
+    arrays = run_batches(run, stream(), desc=f"features {ctx.label}", progress=progress)
+    return arrays, {**meta, "runtime": info}
 
 
 def _features_provenance(meta: dict, feature_model: str | os.PathLike, params: dict) -> Provenance:
@@ -131,10 +135,12 @@ def trial_features(
     batch_size: int = 32,
     reuse: bool = True,
     write: bool = True,
+    runtime: str = "torch",
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """The trial's features from ``feature_model``: read from ``outputs.h5`` when stored ones
-    were made by the same checkpoint (same model id) and ``reuse``, else extracted (and
-    stored when ``write``).
+    were made by the same checkpoint (same model id), runtime and precision and ``reuse``,
+    else extracted (and stored when ``write``).
 
     Parameters
     ----------
@@ -150,12 +156,15 @@ def trial_features(
         Take stored features of the same model id instead of extracting them.
     write
         Store newly extracted features as ``<mode>/features``.
+    runtime, precision
+        See :func:`extract_features`.
 
     Returns
     -------
     dict
         The arrays of :func:`extract_features`, ``features`` ``(T, 1024)`` float32 (spatial
-        then flow), ``behaviors``, ``meta`` and ``reused`` (bool).
+        then flow), ``behaviors``, ``meta``, ``reused`` (bool) and ``provenance`` (of
+        newly extracted features, finished).
     """
     meta = load_model(feature_model, "feature_extractor", resolve_device(device))[0]
     key = features_key(meta["mode"])
@@ -164,15 +173,24 @@ def trial_features(
             prov = ctx.provenance(key)
         except OutputsError:
             prov = {}
-        if prov.get("params", {}).get("model_id") == meta["model_id"]:
+        stored = prov.get("params", {})
+        same = (stored.get("runtime", "torch"), stored.get("precision", "fp32")) == (runtime, precision)
+        if stored.get("model_id") == meta["model_id"] and same:
             d = ctx.read(key)
             return _with_features(d, meta, reused=True)
-    prov = _features_provenance(meta, feature_model, {"batch_size": batch_size})
-    arrays, _ = extract_features(ctx, feature_model, device=device, batch_size=batch_size)
+    params = {"batch_size": batch_size, "runtime": runtime, "precision": precision}
+    prov = _features_provenance(meta, feature_model, params)
+    arrays, run_meta = extract_features(
+        ctx, feature_model, device=device, batch_size=batch_size, runtime=runtime, precision=precision
+    )
+    prov.params.update(graph=run_meta["runtime"]["graph"], check=run_meta["runtime"].get("check"))
+    if runtime != "torch":
+        prov.versions.update(package_versions(RUNTIMES[runtime].modules))
     data = {**arrays, "behaviors": list(meta["behaviors"])}
+    prov.finish()
     if write:
-        ctx.write(key, data, prov.finish())
-    return _with_features(data, meta, reused=False)
+        ctx.write(key, data, prov)
+    return {**_with_features(data, meta, reused=False), "provenance": prov}
 
 
 def _with_features(d: dict, meta: dict, reused: bool) -> dict[str, Any]:
@@ -240,6 +258,8 @@ def infer_trial(
     batch_size: int = 32,
     min_bout: int = 1,
     reuse_features: bool = False,
+    runtime: str = "torch",
+    precision: str = "fp32",
     progress: bool = False,
 ) -> dict[str, Any]:
     """Feature extraction + sequence model + thresholds + minimum bout length for one trial,
@@ -266,6 +286,8 @@ def infer_trial(
     reuse_features
         Take stored features of the same feature-extractor model id instead of extracting them
         (they are then not written again).
+    runtime, precision
+        The feature extractor's runtime and precision (see :func:`extract_features`).
     progress
         Not used.
 
@@ -294,10 +316,10 @@ def infer_trial(
             f"expected a sequence model with the feature extractor's behaviors {fe_meta['behaviors']}, "
             f"got {seq_meta['behaviors']}"
         )
-    params = {"device": device, "batch_size": batch_size, "min_bout": min_bout}
-    fprov = _features_provenance(fe_meta, feature_model, {"batch_size": batch_size})
-    f = trial_features(ctx, feature_model, device=device, batch_size=batch_size, reuse=reuse_features, write=False)
-    fprov.finish()
+    params = {"device": device, "batch_size": batch_size, "min_bout": min_bout, "runtime": runtime,
+              "precision": precision}  # fmt: skip
+    f = trial_features(ctx, feature_model, device=device, batch_size=batch_size, reuse=reuse_features, write=False,
+                       runtime=runtime, precision=precision)  # fmt: skip
     results = _sequence_results(
         f["features"], f["logits"], seq_meta, sequence_model, list(fe_meta["behaviors"]), mode, params, device, min_bout
     )
@@ -307,7 +329,7 @@ def infer_trial(
     if not f["reused"]:
         results[features_key(mode)] = (
             {k: f[k] for k in ("spatial", "flow", "logits", "probabilities")} | {"behaviors": f["behaviors"]},
-            fprov,
+            f["provenance"],
         )
     return _write(ctx, results, mode)
 

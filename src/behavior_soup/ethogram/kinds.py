@@ -126,14 +126,17 @@ def get_model_kind(name: str) -> ModelKind:
 def _flow_generator(arch: Mapping[str, Any]) -> Any:
     from .nets import build_flow_generator
 
-    return build_flow_generator(arch["flow_generator"], arch["n_frames"])
+    return build_flow_generator(arch["flow_generator"], arch["n_frames"], arch.get("networks", "lite"))
 
 
 def _feature_extractor(arch: Mapping[str, Any]) -> Any:
-    from .nets import HiddenTwoStream, build_flow_generator
+    from .nets import build_flow_generator, get_network_set
 
-    gen = build_flow_generator(arch["flow_generator"], arch["n_frames"])
-    return HiddenTwoStream(gen, arch["backbone"], arch["n_frames"], arch["n_classes"], arch["dropout"])
+    networks = arch.get("networks", "lite")  # records without one predate the networks of record
+    gen = build_flow_generator(arch["flow_generator"], arch["n_frames"], networks)
+    extra = {"spatial_channel": arch["spatial_channel"]} if arch.get("spatial_channel") is not None else {}
+    cls = get_network_set(networks).two_stream
+    return cls(gen, arch["backbone"], arch["n_frames"], arch["n_classes"], arch["dropout"], **extra)
 
 
 def _sequence(arch: Mapping[str, Any]) -> Any:

@@ -63,7 +63,7 @@ def load_model(path: str | os.PathLike, kind: str, device: str, mode: str | None
     else:
         ckpt = load_checkpoint(p, kind=kind)  # type: ignore[arg-type]
         net = from_checkpoint(ckpt).to(device)
-        if kind == "feature_extractor" and not net.spatial.is3d:
+        if kind == "feature_extractor" and not net.is3d:
             net = net.to(memory_format=torch.channels_last)
         meta = {k: v for k, v in ckpt.items() if k not in ("state_dict", "optimizer", "history")}
         _CACHE[key] = (meta, net)

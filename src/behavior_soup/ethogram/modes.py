@@ -1,16 +1,26 @@
 """The table of record for which networks each mode uses (no torch needed to read it).
 
-==========  ================  ===============================  ==================
-mode        flow generator    feature extractor (both streams)  sequence model
-==========  ================  ===============================  ==================
-``fast``    TinyMotionNet     ResNet-18 (2-D)                  TGMJ
-``medium``  MotionNet         ResNet-50 (2-D)                  TGMJ
-``slow``    TinyMotionNet3D   3-D ResNet-34                    TGMJ
-==========  ================  ===============================  ==================
+Every mode has two network sets. ``"deepethogram"`` (the default) is DeepEthogram's networks,
+layer for layer, so its checkpoints load and "fast mode" means what it means in the
+DeepEthogram paper; ``"lite"`` is a smaller set, several times cheaper on a CPU:
+
+==========  ================  ===============================  ==============  ==================
+mode        flow generator    feature extractor (both streams)  multiple of     sequence model
+==========  ================  ===============================  ==============  ==================
+``fast``    TinyMotionNet     ResNet-18 (2-D)                  8               TGMJ
+``medium``  MotionNet         ResNet-50 (2-D), 512-d features  32 (lite: 16)   TGMJ
+``slow``    TinyMotionNet3D   3-D ResNet-34                    8               TGMJ
+==========  ================  ===============================  ==============  ==================
+
+Per 224×224 clip of 11 frames, DeepEthogram's fast flow generator is 12.8 GMAC (the lite one
+1.1), its whole fast feature extractor 15.3 GMAC (lite 3.6); medium is 27.6 (lite 33.6: the
+lite MotionNet is wider at full resolution). The lite 3-D ResNet-34 is torchvision's
+``VideoResNet`` (no max pool, a (3, 7, 7) stem), DeepEthogram's is Hara et al.'s.
 
 Every mode uses a flow window of 11 frames (the generator sees frames ``t-5 .. t+5``) and an
 input of 224×224 by default; the views of a trial (front, side) are each resized to
-``(H, W / n_views)`` and put side by side.
+``(H, W / n_views)`` and put side by side. Input height and width must be multiples of the
+column above (the flow generator's coarsest scale).
 """
 
 from __future__ import annotations
@@ -18,9 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MODES", "Mode", "ModeSpec", "get_mode"]
+__all__ = ["MODES", "NETWORKS", "Mode", "ModeSpec", "Networks", "get_mode"]
 
 Mode = Literal["fast", "medium", "slow"]
+Networks = Literal["deepethogram", "lite"]
+#: The network sets, the networks of record first.
+NETWORKS: tuple[str, ...] = ("deepethogram", "lite")
 
 
 @dataclass(frozen=True)
@@ -32,15 +45,17 @@ class ModeSpec:
     name
         ``"fast"``, ``"medium"`` or ``"slow"``.
     flow_generator
-        A name in :data:`behavior_soup.ethogram.nets.FLOW_GENERATORS`.
+        A flow generator of the network set (see :mod:`behavior_soup.ethogram.nets.sets`).
     backbone
-        A name in :data:`behavior_soup.ethogram.nets.BACKBONES`.
+        The encoder of both streams: ``"resnet18"``, ``"resnet50"`` or ``"resnet3d_34"``.
     n_frames
         Flow window ``L`` (odd): frames per clip.
     input_size
         Default ``(H, W)`` of the (concatenated) input frames.
     multiple
         ``H`` and ``W`` must be multiples of this (the flow generator's coarsest scale).
+    networks
+        The network set: ``"deepethogram"`` or ``"lite"``.
     """
 
     name: str
@@ -49,22 +64,32 @@ class ModeSpec:
     n_frames: int = 11
     input_size: tuple[int, int] = (224, 224)
     multiple: int = 8
+    networks: str = "deepethogram"
 
 
+#: Mode name -> its networks of record (DeepEthogram's).
 MODES: dict[str, ModeSpec] = {
     "fast": ModeSpec("fast", "TinyMotionNet", "resnet18"),
-    "medium": ModeSpec("medium", "MotionNet", "resnet50", multiple=16),
+    "medium": ModeSpec("medium", "MotionNet", "resnet50", multiple=32),
     "slow": ModeSpec("slow", "TinyMotionNet3D", "resnet3d_34"),
+}
+_LITE: dict[str, ModeSpec] = {
+    "fast": ModeSpec("fast", "TinyMotionNet", "resnet18", networks="lite"),
+    "medium": ModeSpec("medium", "MotionNet", "resnet50", multiple=16, networks="lite"),
+    "slow": ModeSpec("slow", "TinyMotionNet3D", "resnet3d_34", networks="lite"),
 }
 
 
-def get_mode(mode: str) -> ModeSpec:
-    """The :class:`ModeSpec` of ``mode``; ValueError naming the modes otherwise.
+def get_mode(mode: str, networks: str = "deepethogram") -> ModeSpec:
+    """The :class:`ModeSpec` of ``mode`` in a network set; ValueError naming the choices
+    otherwise.
 
     Parameters
     ----------
     mode
         ``"fast"``, ``"medium"`` or ``"slow"``.
+    networks
+        ``"deepethogram"`` (the networks of record) or ``"lite"``.
 
     Returns
     -------
@@ -74,10 +99,12 @@ def get_mode(mode: str) -> ModeSpec:
     Raises
     ------
     ValueError
-        If ``mode`` is not a known mode.
+        If ``mode`` or ``networks`` is not known.
     """
+    if networks not in NETWORKS:
+        raise ValueError(f"expected networks in {list(NETWORKS)}, got {networks!r}")
     try:
-        return MODES[mode]
+        return (MODES if networks == "deepethogram" else _LITE)[mode]
     except (KeyError, TypeError):
         raise ValueError(f"expected mode in {list(MODES)}, got {mode!r}") from None
 

@@ -7,6 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from behavior_soup.ethogram.build import build, feature_extractor_arch  # noqa: E402
+from behavior_soup.ethogram.modes import get_mode  # noqa: E402
 from behavior_soup.ethogram.nets import (  # noqa: E402
     TGM,
     TGMJ,
@@ -19,42 +21,58 @@ from behavior_soup.ethogram.nets import (  # noqa: E402
 from behavior_soup.ethogram.nets.flow import warp  # noqa: E402
 
 
+@pytest.mark.parametrize("networks", ["deepethogram", "lite"])
 @pytest.mark.parametrize("name", ["TinyMotionNet", "MotionNet", "TinyMotionNet3D"])
-def test_flow_generator_shapes(name):
+def test_flow_generator_shapes(name, networks):
     torch.manual_seed(0)
-    g = build_flow_generator(name, n_frames=5)
+    g = build_flow_generator(name, n_frames=5, networks=networks)
     x = torch.randn(2, 15, 32, 64)
     flows = g(x)
-    assert flows[0].shape == (2, 8, 16, 32)  # finest: H/2, 2*(L-1) channels
+    assert len(flows) >= 3 and flows[0].shape == (2, 8, 16, 32)  # finest: H/2, 2*(L-1) channels
     for a, b in zip(flows, flows[1:]):
         assert b.shape[-1] * 2 == a.shape[-1] and b.shape[1] == 8
     assert 64 % g.coarsest == 0
 
 
-def test_unknown_flow_generator():
+def test_unknown_flow_generator_and_network_set():
     with pytest.raises(ValueError, match="expected a flow generator in"):
         build_flow_generator("FlowNet9000")
+    with pytest.raises(ValueError, match="expected networks in"):
+        build_flow_generator("TinyMotionNet", networks="huge")
 
 
-@pytest.mark.parametrize("backbone", ["resnet18", "resnet50", "resnet3d_34"])
-def test_two_stream_shapes(backbone):
+def two_stream(mode: str, networks: str, n_classes: int = 3):
+    arch = feature_extractor_arch(get_mode(mode, networks), n_classes)
+    return build("feature_extractor", {**arch, "n_frames": 5})
+
+
+@pytest.mark.parametrize("networks", ["deepethogram", "lite"])
+@pytest.mark.parametrize("mode", ["fast", "medium", "slow"])
+def test_two_stream_shapes(mode, networks):
     torch.manual_seed(0)
-    g = build_flow_generator("TinyMotionNet3D" if backbone.endswith("34") else "TinyMotionNet", 5)
-    m = HiddenTwoStream(g, backbone, n_frames=5, n_classes=3).eval()
+    m = two_stream(mode, networks).eval()
+    assert m.is3d == (mode == "slow")
     with torch.no_grad():
         o = m(torch.randn(2, 15, 32, 64))
     assert o["spatial"].shape == (2, 512) and o["flow"].shape == (2, 512)
     assert o["logits"].shape == (2, 3)
-    np.testing.assert_allclose(o["logits"], 0.5 * (o["spatial_logits"] + o["flow_logits"]), atol=1e-6)
+    w = 1.5 if networks == "deepethogram" else 1.0  # DeepEthogram weights the flow stream 1.5
+    np.testing.assert_allclose(o["logits"], (o["spatial_logits"] + w * o["flow_logits"]) / (1 + w), atol=1e-6)
 
 
-def test_frozen_flow_generator_gets_no_gradient():
+@pytest.mark.parametrize("networks", ["deepethogram", "lite"])
+def test_frozen_flow_generator_gets_no_gradient(networks):
     torch.manual_seed(0)
-    m = HiddenTwoStream(build_flow_generator("TinyMotionNet", 5), "resnet18", 5, 2).train()
+    m = two_stream("fast", networks, 2).train()
     assert not m.flow_generator.training
     m(torch.randn(2, 15, 32, 32))["logits"].sum().backward()
     assert all(p.grad is None for p in m.flow_generator.parameters())
-    assert m.spatial.fc.weight.grad is not None
+    assert all(p.grad is not None for p in m.spatial_backbone.parameters())
+
+
+def test_lite_streams_by_name():
+    m = HiddenTwoStream(build_flow_generator("TinyMotionNet", 5, "lite"), "resnet18", 5, 2)
+    assert m.spatial_backbone is m.spatial.backbone and not m.is3d
 
 
 def test_tgm_kernels_are_normalised_and_any_length_works():

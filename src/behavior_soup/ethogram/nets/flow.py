@@ -1,7 +1,10 @@
 """Flow generators: networks that turn a stack of frames into optic flow, trained without labels.
 
-Every generator takes the same input and gives the same output layout, so training, the
-photometric loss and the feature extractors never need to know which one they have:
+This module has the ``lite`` network set's generators (smaller than DeepEthogram's, see
+:mod:`.deepethogram` for the networks of record), the photometric loss every generator is
+trained with, and the warp it uses. Every generator takes the same input and gives the same
+output layout, so training, the photometric loss and the feature extractors never need to
+know which one they have:
 
 - input: a clip of ``L`` normalised frames stacked on channels, ``(N, 3 * L, H, W)`` float32
   (frame ``k`` in channels ``3k .. 3k + 2``);
@@ -9,7 +12,7 @@ photometric loss and the feature extractors never need to know which one they ha
   ``s = 2, 4, 8, ...``; channels ``2k, 2k + 1`` are the x and y displacement, in pixels of that
   scale, that carries frame ``k`` onto frame ``k + 1``: ``frame_k(p) ~ frame_{k+1}(p + flow_k(p))``.
 
-``H`` and ``W`` must be divisible by the coarsest scale (8 for the tiny nets, 16 for MotionNet).
+``H`` and ``W`` must be divisible by the generator's ``coarsest`` scale.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
-    "FLOW_GENERATORS",
-    "MotionNet",
-    "TinyMotionNet",
-    "TinyMotionNet3D",
-    "build_flow_generator",
+    "LITE_FLOW_GENERATORS",
+    "MotionNetLite",
+    "TinyMotionNet3DLite",
+    "TinyMotionNetLite",
     "photometric_loss",
+    "warp",
 ]
 
 
@@ -91,16 +94,16 @@ class _FlowUNet(nn.Module):
         return flows[::-1]
 
 
-class TinyMotionNet(_FlowUNet):
-    """The fast mode's flow generator: three stride-2 levels (32, 64, 128 channels); flows at
+class TinyMotionNetLite(_FlowUNet):
+    """The lite fast mode's flow generator: three stride-2 levels (32, 64, 128 channels); flows at
     H/2, H/4, H/8. About 0.8 GFLOP per 224×224 clip of 11 frames."""
 
     def __init__(self, n_frames: int = 11) -> None:
         super().__init__(n_frames, (32, 64, 128), first_stride=2)
 
 
-class MotionNet(_FlowUNet):
-    """The medium mode's flow generator: a full-resolution level then four stride-2 levels
+class MotionNetLite(_FlowUNet):
+    """The lite medium mode's flow generator: a full-resolution level then four stride-2 levels
     (64, 128, 256, 512, 512 channels, two convolutions each); flows at H/2 .. H/16."""
 
     def __init__(self, n_frames: int = 11) -> None:
@@ -111,8 +114,8 @@ def _conv3d(cin: int, cout: int, stride: tuple[int, int, int] = (1, 1, 1)) -> nn
     return nn.Sequential(nn.Conv3d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True))
 
 
-class TinyMotionNet3D(nn.Module):
-    """The slow mode's flow generator: TinyMotionNet with 3-D convolutions over (time, y, x).
+class TinyMotionNet3DLite(nn.Module):
+    """The lite slow mode's flow generator: TinyMotionNetLite with 3-D convolutions over (time, y, x).
 
     Takes and returns the common layout (see the module docstring); inside, the clip is
     ``(N, 3, L, H, W)`` and each flow head is a (2, 3, 3) convolution without time padding,
@@ -169,39 +172,12 @@ class TinyMotionNet3D(nn.Module):
         return flows[::-1]
 
 
-#: Flow generator name -> class; the names stored in checkpoints.
-FLOW_GENERATORS: dict[str, Callable[..., nn.Module]] = {
-    "TinyMotionNet": TinyMotionNet,
-    "MotionNet": MotionNet,
-    "TinyMotionNet3D": TinyMotionNet3D,
+#: The lite set's flow generators by name (the names their checkpoints store).
+LITE_FLOW_GENERATORS: dict[str, Callable[..., nn.Module]] = {
+    "TinyMotionNet": TinyMotionNetLite,
+    "MotionNet": MotionNetLite,
+    "TinyMotionNet3D": TinyMotionNet3DLite,
 }
-
-
-def build_flow_generator(name: str, n_frames: int = 11) -> nn.Module:
-    """A randomly initialised flow generator by name (see :data:`FLOW_GENERATORS`).
-
-    Parameters
-    ----------
-    name
-        A name in :data:`FLOW_GENERATORS`.
-    n_frames
-        Frames per clip ``L`` (at least 2).
-
-    Returns
-    -------
-    torch.nn.Module
-        The network, on the CPU, in training mode.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is unknown, or ``n_frames`` is below 2.
-    """
-    try:
-        cls = FLOW_GENERATORS[name]
-    except KeyError:
-        raise ValueError(f"expected a flow generator in {sorted(FLOW_GENERATORS)}, got {name!r}") from None
-    return cls(n_frames)
 
 
 def _grid(h: int, w: int, device: torch.device) -> torch.Tensor:

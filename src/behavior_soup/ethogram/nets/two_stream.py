@@ -1,4 +1,5 @@
-"""The hidden two-stream feature extractor: a spatial stream on the frames and a flow stream on
+"""The lite network set's hidden two-stream feature extractor (see
+:mod:`.deepethogram_streams` for DeepEthogram's, the networks of record): a spatial stream on the frames and a flow stream on
 the optic flow a (frozen) flow generator makes from them, each a ResNet giving a 512-d feature
 per frame and class logits; the two streams' logits are averaged.
 
@@ -179,6 +180,21 @@ class HiddenTwoStream(nn.Module):
         self.flow = _Stream(backbone, 2 if self.spatial.is3d else 2 * (n_frames - 1), n_classes, dropout)
         for p in self.flow_generator.parameters():
             p.requires_grad_(train_flow)
+
+    @property
+    def is3d(self) -> bool:
+        """Whether the streams are 3-D (take whole clips rather than one frame)."""
+        return self.spatial.is3d
+
+    @property
+    def spatial_backbone(self) -> nn.Module:
+        """The spatial stream's ResNet (where user weight files load)."""
+        return self.spatial.backbone
+
+    @property
+    def flow_backbone(self) -> nn.Module:
+        """The flow stream's ResNet."""
+        return self.flow.backbone
 
     def train(self, mode: bool = True) -> HiddenTwoStream:
         """Set training mode, keeping a frozen flow generator in eval mode.

@@ -105,7 +105,11 @@ def contexts_of(contexts: Sequence[Mapping[str, Any] | TrialContext]) -> list[Tr
 
 
 def mode_setup(
-    mode: str, input_size: Sequence[int] | None, ctxs: list[TrialContext], views: Sequence[str] | None
+    mode: str,
+    input_size: Sequence[int] | None,
+    ctxs: list[TrialContext],
+    views: Sequence[str] | None,
+    networks: str = "deepethogram",
 ) -> tuple[ModeSpec, tuple[int, int], tuple[str, ...]]:
     """The mode, the checked input size, and the views every trial must have.
 
@@ -119,6 +123,8 @@ def mode_setup(
         The trials.
     views
         The views, or None for the first trial's, in :data:`~behavior_soup.schema.VIEWS` order.
+    networks
+        The network set (``"deepethogram"`` or ``"lite"``).
 
     Returns
     -------
@@ -129,7 +135,7 @@ def mode_setup(
     MissingViewError
         A trial lacks one of the views.
     """
-    spec = get_mode(mode)
+    spec = get_mode(mode, networks)
     views_t = tuple(views) if views else tuple(v for v in VIEWS if v in ctxs[0].videos)
     for c in ctxs:
         view_paths(c, views_t)

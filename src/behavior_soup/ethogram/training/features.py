@@ -18,6 +18,7 @@ from ...schema import VIEWS
 from ..augment import AugmentSpec, as_record, augment_clips, resolve_augmentation
 from ..build import feature_extractor_arch
 from ..checkpoint import load_checkpoint
+from ..modes import get_mode
 from .base import TrainConfig, Trainer
 from .data import batches, centres, clips, evenly, labels_of, loaded_frames, pos_weight, score
 
@@ -70,6 +71,8 @@ class FeatureTrainer(Trainer):
             Every trial's uuid.
         """
         self.flow = load_checkpoint(self.parent, kind="flow_generator", mode=self.mode)
+        # the streams come from the flow generator's network set
+        self.spec = get_mode(self.mode, self.flow["architecture"].get("networks", "lite"))
         self.size = tuple(self.flow["input_size"])
         self.views = tuple(self.flow["views"]) if self.flow.get("views") else None
         self.frames = loaded_frames(self.ctxs, self.size, self.views, self.config.progress)
@@ -113,9 +116,9 @@ class FeatureTrainer(Trainer):
         if init is not None:  # the frozen flow generator is the parent's, not model_in's
             self.model.flow_generator.load_state_dict(self.flow["state_dict"])
         if cfg.spatial_weights:
-            load_backbone_weights(self.model.spatial.backbone, cfg.spatial_weights)
+            load_backbone_weights(self.model.spatial_backbone, cfg.spatial_weights)
         if cfg.flow_weights:
-            load_backbone_weights(self.model.flow.backbone, cfg.flow_weights)
+            load_backbone_weights(self.model.flow_backbone, cfg.flow_weights)
 
     def make_optimizer(self) -> Any:
         """AdamW over the trainable parameters; also sets up the class-weighted loss, the

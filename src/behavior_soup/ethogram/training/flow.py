@@ -14,6 +14,7 @@ from ...jobs import TrialContext, register_task
 from ...params import param
 from ..build import flow_arch
 from ..frames import norm_stats
+from ..modes import NETWORKS, Networks
 from .base import TrainConfig, Trainer
 from .data import batches, centres, clips, evenly, loaded_frames, mode_setup
 
@@ -32,6 +33,11 @@ class FlowConfig(TrainConfig):
     )
     views: tuple[str, ...] | None = param(
         None, checks.optional(checks.names()), "camera views, side by side (default: the first trial's)"
+    )
+    networks: Networks = param(
+        "deepethogram",
+        checks.one_of(NETWORKS),
+        '"deepethogram" (DeepEthogram\'s networks, of record) or "lite" (smaller, faster on CPUs)',
     )
     smooth_weight: float = param(0.05, checks.number(min=0), "weight of the flow smoothness term in the loss")
     max_val_clips: int = param(256, checks.integer(min=1), "validation clips, evenly spaced over the trials")
@@ -55,7 +61,7 @@ class FlowTrainer(Trainer):
             Every trial's uuid.
         """
         cfg = self.config
-        self.spec, self.size, self.views = mode_setup(self.mode, cfg.input_size, self.ctxs, cfg.views)
+        self.spec, self.size, self.views = mode_setup(self.mode, cfg.input_size, self.ctxs, cfg.views, cfg.networks)
         self.frames = loaded_frames(self.ctxs, self.size, self.views, cfg.progress)
         return [c.uuid for c in self.ctxs]
 
@@ -160,6 +166,7 @@ class FlowTrainer(Trainer):
                 "batch_size": cfg.batch_size,
                 "lr": cfg.lr,
                 "smooth_weight": cfg.smooth_weight,
+                "networks": cfg.networks,
             },
         }
 
