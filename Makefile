@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/sta.py
 	$(PY) benchmarks/pose.py
 	$(PY) benchmarks/ethogram_infer.py
+	$(PY) benchmarks/ethogram_networks.py
 	$(PY) benchmarks/analysis.py
 	$(PY) benchmarks/viewer.py
 	$(PY) benchmarks/scaling.py

@@ -24,6 +24,7 @@ random-init networks saved as checkpoints (speed does not depend on the weights)
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import statistics
@@ -38,7 +39,7 @@ from behavior_soup._torch import resolve_device
 from behavior_soup.errors import BehaviorSoupError
 from behavior_soup.ethogram.build import untrained_models
 from behavior_soup.ethogram.checkpoint import load_checkpoint, save_checkpoint
-from behavior_soup.ethogram.compile import compile_feature_extractor, run_batches
+from behavior_soup.ethogram.compile import clear_model_caches, compile_feature_extractor, run_batches
 from behavior_soup.ethogram.frames import stream_clips, view_paths
 from behavior_soup.ethogram.infer import infer_trial, load_model
 from behavior_soup.ethogram.quantize import check_path
@@ -137,6 +138,8 @@ def main() -> None:
             df.behavior.load_labels(progress=False)
             ctxs = [TrialContext.from_row(r, df.behavior.info) for _, r in df.iterrows()]
             for networks in args.networks:
+                clear_model_caches()
+                gc.collect()
                 fe, seq = untrained_models(tmp / mode, mode, BEHAVIORS, args.size, networks=networks)
                 fe = with_validation(fe, [c.uuid for c in ctxs])
                 meta, net = load_model(fe, "feature_extractor", device)

@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Iterator
 
-__all__ = ["captured", "root_records_to"]
+__all__ = ["captured", "quieted", "root_records_to"]
 
 
 class _LogStream(io.TextIOBase):
@@ -127,3 +127,26 @@ def root_records_to(logger: logging.Logger, level: int = logging.DEBUG) -> Itera
         yield
     finally:
         root.removeFilter(divert)
+
+
+@contextlib.contextmanager
+def quieted(*names: str, level: int = logging.ERROR) -> Iterator[None]:
+    """Raise the named loggers to ``level`` while the block runs (for notices a library
+    logs through its own handler, which :func:`captured` cannot redirect), then restore them.
+
+    Parameters
+    ----------
+    *names
+        Logger names.
+    level
+        Their level meanwhile.
+    """
+    loggers = [logging.getLogger(n) for n in names]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(level)
+    try:
+        yield
+    finally:
+        for lg, lv in zip(loggers, before):
+            lg.setLevel(lv)

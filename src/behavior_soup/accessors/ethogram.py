@@ -132,7 +132,7 @@ class FlowGeneratorAccessor(_ImportAccessor):
             Camera views, side by side; ``None``: the first trial's.
         networks
             ``"deepethogram"``: DeepEthogram's networks, layer for layer (the networks of
-            record); ``"lite"``: smaller ones, several times faster on a CPU (see
+            record); ``"lite"``: 4x cheaper in fast mode, though not in slow mode (see
             :mod:`behavior_soup.ethogram.modes`). The feature extractor and its features
             follow the flow generator's set.
         device

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ from .._torch import torch as _torch
 from .runtime_backends import OUTPUTS, temp_beside
 from .runtimes import RUNTIMES, Runner, graph_path
 
-__all__ = ["compile_feature_extractor", "export_onnx", "run_batches"]
+__all__ = ["clear_model_caches", "compile_feature_extractor", "export_onnx", "run_batches"]
 
 log = logging.getLogger(__name__)
 
-_RUNNERS: dict[tuple, Runner] = {}
+_RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()
+_RUNNERS_KEPT = 4  # compiled graphs hold their weights: keep the last few only
 
 
 def _outputs_module(net: Any) -> Any:
@@ -163,6 +165,7 @@ def compile_feature_extractor(
     graph = graph_path(checkpoint, runtime, precision, (h, w))
     key = (str(graph), precision, _torch().get_num_threads())
     if key in _RUNNERS and graph.is_file():
+        _RUNNERS.move_to_end(key)
         return _RUNNERS[key], graph
     spec = RUNTIMES[runtime]
     if not graph.is_file():
@@ -180,6 +183,8 @@ def compile_feature_extractor(
             spec.convert(onnx, graph)
     runner = spec.runner(graph, precision, _torch().get_num_threads())
     _RUNNERS[key] = runner
+    while len(_RUNNERS) > _RUNNERS_KEPT:
+        _RUNNERS.popitem(last=False)
     return runner, graph
 
 
@@ -211,3 +216,12 @@ def run_batches(run: Any, batches: Any, desc: str = "features", progress: bool =
     arrays = {k: np.concatenate(v).astype(np.float32, copy=False) for k, v in parts.items()}
     arrays["probabilities"] = (1.0 / (1.0 + np.exp(-arrays["logits"]))).astype(np.float32)
     return arrays
+
+
+def clear_model_caches() -> None:
+    """Forget the loaded networks and compiled graphs kept in this process (their memory is
+    freed once nothing else holds them); the next use loads them again."""
+    from .loading import _CACHE
+
+    _RUNNERS.clear()
+    _CACHE.clear()

@@ -2,7 +2,7 @@
 
 Every mode has two network sets. ``"deepethogram"`` (the default) is DeepEthogram's networks,
 layer for layer, so its checkpoints load and "fast mode" means what it means in the
-DeepEthogram paper; ``"lite"`` is a smaller set, several times cheaper on a CPU:
+DeepEthogram paper; ``"lite"`` is another set, 4× cheaper in fast mode (not in slow mode):
 
 ==========  ================  ===============================  ==============  ==================
 mode        flow generator    feature extractor (both streams)  multiple of     sequence model
@@ -12,10 +12,12 @@ mode        flow generator    feature extractor (both streams)  multiple of     
 ``slow``    TinyMotionNet3D   3-D ResNet-34                    8               TGMJ
 ==========  ================  ===============================  ==============  ==================
 
-Per 224×224 clip of 11 frames, DeepEthogram's fast flow generator is 12.8 GMAC (the lite one
-1.1), its whole fast feature extractor 15.3 GMAC (lite 3.6); medium is 27.6 (lite 33.6: the
-lite MotionNet is wider at full resolution). The lite 3-D ResNet-34 is torchvision's
-``VideoResNet`` (no max pool, a (3, 7, 7) stem), DeepEthogram's is Hara et al.'s.
+Per 224×224 frame (a clip of 11 frames), measured with ``torch.utils.flop_counter``:
+DeepEthogram's fast flow generator is 12.8 GMAC and 1.95 M parameters (lite: 1.1 GMAC,
+0.42 M), its whole fast feature extractor 15.3 GMAC (lite 3.6); MotionNet is 22.2 GMAC (lite
+28.3: wider at full resolution), the whole medium extractor 27.6; TinyMotionNet3D 31.0 (lite
+22.0). The lite 3-D ResNet-34 is torchvision's ``VideoResNet`` (no max pool, a (3, 7, 7)
+stem), DeepEthogram's is Hara et al.'s.
 
 Every mode uses a flow window of 11 frames (the generator sees frames ``t-5 .. t+5``) and an
 input of 224×224 by default; the views of a trial (front, side) are each resized to

@@ -40,9 +40,16 @@ def ort_quantize(src: Path, dst: Path, calib: list[np.ndarray]) -> None:
 
     from .._console import root_records_to
 
+    # small batches, ranges merged every few of them: ONNX Runtime's calibrator holds every
+    # intermediate tensor of the batches since its last merge (and fails when the last batch
+    # ends on a merge, hence a period that does not divide their number)
+    chunks = [c[i : i + 4] for c in calib for i in range(0, len(c), 4)]
+    period = next((m for m in range(3, len(chunks)) if len(chunks) % m), None)
+    extra = {} if period is None else {"CalibMaxIntermediateOutputs": period}
+
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.it = iter(calib)
+            self.it = iter(chunks)
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             x = next(self.it, None)
@@ -53,7 +60,8 @@ def ort_quantize(src: Path, dst: Path, calib: list[np.ndarray]) -> None:
         with root_records_to(log):
             quant_pre_process(str(src), str(pre))
             quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            extra_options=extra)  # fmt: skip
         os.replace(tmp, dst)
     finally:
         pre.unlink(missing_ok=True)
@@ -113,8 +121,13 @@ def openvino_convert(onnx: Path, xml: Path) -> None:
 
 
 def openvino_quantize(onnx: Path, xml: Path, calib: list[np.ndarray]) -> None:
-    """NNCF post-training int8 quantization, saved as OpenVINO IR."""
-    import nncf
-    import openvino as ov
+    """NNCF post-training int8 quantization, saved as OpenVINO IR (NNCF's progress bars and
+    notices go to this module's logger)."""
+    from .._console import captured, quieted
 
-    _save_ir(nncf.quantize(ov.Core().read_model(str(onnx)), nncf.Dataset(calib), subset_size=len(calib)), xml)
+    with captured(log), quieted("torch.utils.cpp_extension", "nncf"):
+        import nncf
+        import openvino as ov
+
+        model = nncf.quantize(ov.Core().read_model(str(onnx)), nncf.Dataset(calib), subset_size=len(calib))
+    _save_ir(model, xml)

@@ -37,7 +37,7 @@ class FlowConfig(TrainConfig):
     networks: Networks = param(
         "deepethogram",
         checks.one_of(NETWORKS),
-        '"deepethogram" (DeepEthogram\'s networks, of record) or "lite" (smaller, faster on CPUs)',
+        '"deepethogram" (DeepEthogram\'s networks, of record) or "lite" (4x cheaper in fast mode)',
     )
     smooth_weight: float = param(0.05, checks.number(min=0), "weight of the flow smoothness term in the loss")
     max_val_clips: int = param(256, checks.integer(min=1), "validation clips, evenly spaced over the trials")
