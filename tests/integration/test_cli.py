@@ -33,7 +33,9 @@ def test_demo_and_info(tmp_path):
     assert "behavior: 10 trials added, video_stats on 9/9" in out_text
     assert "sta: STAs of 2 units; correlation with the true kernels" in out_text
     assert "pose: DLC files imported, head tracked on 9/9 trials" in out_text
-    assert "ethogram: fast mode trained on 8 trials (1 epochs), ethograms for 9/9; held-out F1" in out_text
+    assert (
+        "ethogram: fast mode (lite networks) trained on 8 trials (1 epochs), ethograms for 9/9; held-out F1" in out_text
+    )
     if importlib.util.find_spec("nwbinspector") is not None:
         assert "nwb: 4 session files (10 trials); nwbinspector: 0 violations" in out_text
         assert len(list((out / "nwb").rglob("*.nwb"))) == 4
