@@ -40,6 +40,11 @@ __all__ = ["extract_features", "features_key", "infer_trial", "run_sequence", "t
 log = logging.getLogger(__name__)
 
 
+def _device_for(device: str, runtime: str) -> str:
+    """The torch device a runtime's network loads on: the CPU for graph runtimes under "auto"."""
+    return "cpu" if runtime != "torch" and device == "auto" else resolve_device(device)
+
+
 def _prov(job: str, params: dict[str, Any]) -> Provenance:
     return Provenance(job, params, versions=package_versions(VERSION_PACKAGES))
 
@@ -103,7 +108,7 @@ def extract_features(
     from .compile import compile_feature_extractor, run_batches
     from .quantize import ensure_accepted
 
-    dev = "cpu" if runtime != "torch" and device == "auto" else resolve_device(device)
+    dev = _device_for(device, runtime)
     check_runtime(runtime, precision, dev)
     meta, net = load_model(feature_model, "feature_extractor", dev)
     views = tuple(meta["views"]) if meta.get("views") else None
@@ -166,7 +171,7 @@ def trial_features(
         then flow), ``behaviors``, ``meta``, ``reused`` (bool) and ``provenance`` (of
         newly extracted features, finished).
     """
-    meta = load_model(feature_model, "feature_extractor", resolve_device(device))[0]
+    meta = load_model(feature_model, "feature_extractor", _device_for(device, runtime))[0]
     key = features_key(meta["mode"])
     if reuse:
         try:
@@ -308,7 +313,7 @@ def infer_trial(
     if not isinstance(min_bout, int) or min_bout < 1:
         raise ValueError(f"expected min_bout >= 1 (frames), got {min_bout!r}")
     dev = resolve_device(device)
-    fe_meta = load_model(feature_model, "feature_extractor", dev, mode=mode)[0]
+    fe_meta = load_model(feature_model, "feature_extractor", _device_for(device, runtime), mode=mode)[0]
     mode = fe_meta["mode"]
     seq_meta = load_model(sequence_model, "sequence", dev, mode=mode)[0]
     if list(seq_meta["behaviors"]) != list(fe_meta["behaviors"]):
