@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn import init
 
+from .flow import check_n_frames
+
 __all__ = ["MotionNet", "TinyMotionNet", "TinyMotionNet3D"]
 
 
@@ -65,8 +67,7 @@ class TinyMotionNet(nn.Module):
 
     def __init__(self, n_frames: int = 11) -> None:
         super().__init__()
-        if n_frames < 2:
-            raise ValueError(f"expected at least 2 frames for a flow generator, got {n_frames}")
+        check_n_frames(n_frames)
         self.n_frames = n_frames
         out = 2 * (n_frames - 1)
         self.conv1 = _conv(3 * n_frames, 64, kernel=7)
@@ -121,8 +122,7 @@ class MotionNet(nn.Module):
 
     def __init__(self, n_frames: int = 11) -> None:
         super().__init__()
-        if n_frames < 2:
-            raise ValueError(f"expected at least 2 frames for a flow generator, got {n_frames}")
+        check_n_frames(n_frames)
         self.n_frames = n_frames
         out = 2 * (n_frames - 1)
         widths = [(3 * n_frames, 64), (64, 128), (128, 256), (256, 512), (512, 512), (512, 1024)]
@@ -214,8 +214,7 @@ class TinyMotionNet3D(nn.Module):
 
     def __init__(self, n_frames: int = 11) -> None:
         super().__init__()
-        if n_frames < 2:
-            raise ValueError(f"expected at least 2 frames for a flow generator, got {n_frames}")
+        check_n_frames(n_frames)
         self.n_frames = n_frames
         c0, c1, c2 = 16, 32, 64
         s = (1, 2, 2)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .two_stream import FEATURE_DIM
+from .two_stream import FEATURE_DIM, TwoStreamBase
 
 __all__ = ["BACKBONES_OF_RECORD", "DeepEthogramTwoStream", "ResNet3d", "build_encoder"]
 
@@ -139,7 +139,7 @@ def build_encoder(name: str, in_channels: int) -> nn.Module:
     return ResNet3d((3, 4, 6, 3), in_channels) if BACKBONES_OF_RECORD[name] else _ResNet2d(name, in_channels)
 
 
-class DeepEthogramTwoStream(nn.Module):
+class DeepEthogramTwoStream(TwoStreamBase):
     """Flow generator + spatial stream + flow stream, DeepEthogram's layout and fusion.
 
     Parameters
@@ -190,8 +190,7 @@ class DeepEthogramTwoStream(nn.Module):
         flow_in = 2 if self.is3d else 2 * (n_frames - 1)
         self.flow_classifier = nn.Sequential(build_encoder(backbone, flow_in), nn.Linear(FEATURE_DIM, n_classes))
         self.dropout = nn.Dropout(dropout)
-        for p in self.flow_generator.parameters():
-            p.requires_grad_(train_flow)
+        self.freeze_flow()
 
     @property
     def spatial_backbone(self) -> nn.Module:
@@ -202,24 +201,6 @@ class DeepEthogramTwoStream(nn.Module):
     def flow_backbone(self) -> nn.Module:
         """The flow stream's encoder."""
         return self.flow_classifier[0]
-
-    def train(self, mode: bool = True) -> DeepEthogramTwoStream:
-        """Set training mode, keeping a frozen flow generator in eval mode.
-
-        Parameters
-        ----------
-        mode
-            Training (``True``) or evaluation (``False``) mode.
-
-        Returns
-        -------
-        DeepEthogramTwoStream
-            ``self``.
-        """
-        super().train(mode)
-        if not self.train_flow:
-            self.flow_generator.eval()
-        return self
 
     def forward(self, clip: torch.Tensor) -> dict[str, torch.Tensor]:
         """Features and logits of a batch of clips.
@@ -235,16 +216,7 @@ class DeepEthogramTwoStream(nn.Module):
             ``spatial`` and ``flow`` ``(N, 512)``; ``spatial_logits``, ``flow_logits`` and
             ``logits`` ``(N, n_classes)``.
         """
-        n, c, h, w = clip.shape
-        L = c // 3
-        with torch.set_grad_enabled(self.train_flow and torch.is_grad_enabled()):
-            flow = self.flow_generator(clip)[0]
-        if self.is3d:
-            frames = clip.reshape(n, L, 3, h, w).permute(0, 2, 1, 3, 4)
-            fh, fw = flow.shape[-2:]
-            flow = flow.reshape(n, L - 1, 2, fh, fw).permute(0, 2, 1, 3, 4)
-        else:
-            frames = clip[:, self.spatial_channel : self.spatial_channel + 3]
+        frames, flow = self.stream_inputs(clip, self.spatial_channel)
         fs = self.spatial_classifier[0](frames)
         ff = self.flow_classifier[0](flow)
         ls = self.spatial_classifier[1](self.dropout(fs))

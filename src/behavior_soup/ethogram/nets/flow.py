@@ -28,9 +28,16 @@ __all__ = [
     "MotionNetLite",
     "TinyMotionNet3DLite",
     "TinyMotionNetLite",
+    "check_n_frames",
     "photometric_loss",
     "warp",
 ]
+
+
+def check_n_frames(n_frames: int) -> None:
+    """Refuse a clip too short to have a flow (ValueError naming the value)."""
+    if n_frames < 2:
+        raise ValueError(f"expected at least 2 frames for a flow generator, got {n_frames}")
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -51,8 +58,7 @@ class _FlowUNet(nn.Module):
 
     def __init__(self, n_frames: int, channels: Sequence[int], first_stride: int, convs_per_level: int = 1) -> None:
         super().__init__()
-        if n_frames < 2:
-            raise ValueError(f"expected at least 2 frames for a flow generator, got {n_frames}")
+        check_n_frames(n_frames)
         self.n_frames = n_frames
         n_flow = 2 * (n_frames - 1)
         self.enc = nn.ModuleList()
@@ -124,8 +130,7 @@ class TinyMotionNet3DLite(nn.Module):
 
     def __init__(self, n_frames: int = 11) -> None:
         super().__init__()
-        if n_frames < 2:
-            raise ValueError(f"expected at least 2 frames for a flow generator, got {n_frames}")
+        check_n_frames(n_frames)
         self.n_frames = n_frames
         ch = (32, 64, 128)
         s = (1, 2, 2)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["BACKBONES", "HiddenTwoStream", "build_backbone", "load_backbone_weights"]
+__all__ = ["BACKBONES", "HiddenTwoStream", "TwoStreamBase", "build_backbone", "load_backbone_weights"]
 
 FEATURE_DIM = 512
 
@@ -141,7 +141,67 @@ class _Stream(nn.Module):
         return feat, self.fc(self.dropout(feat))
 
 
-class HiddenTwoStream(nn.Module):
+class TwoStreamBase(nn.Module):
+    """What every two-stream feature extractor shares: a flow generator kept frozen (eval mode,
+    no gradients) unless ``train_flow``, and the inputs of its two streams. Subclasses set
+    ``flow_generator`` and ``train_flow``, call :meth:`freeze_flow`, and have ``is3d``."""
+
+    flow_generator: nn.Module
+    train_flow: bool
+    is3d: bool
+
+    def freeze_flow(self) -> None:
+        """Let the flow generator's parameters take gradients only when ``train_flow``."""
+        for p in self.flow_generator.parameters():
+            p.requires_grad_(self.train_flow)
+
+    def train(self, mode: bool = True) -> TwoStreamBase:
+        """Set training mode, keeping a frozen flow generator in eval mode.
+
+        Parameters
+        ----------
+        mode
+            Training (``True``) or evaluation (``False``) mode.
+
+        Returns
+        -------
+        TwoStreamBase
+            ``self``.
+        """
+        super().train(mode)
+        if not self.train_flow:
+            self.flow_generator.eval()
+        return self
+
+    def stream_inputs(self, clip: torch.Tensor, spatial_channel: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The spatial and flow streams' inputs from a batch of clips.
+
+        Parameters
+        ----------
+        clip
+            ``(N, 3 * L, H, W)`` float32 normalised clips.
+        spatial_channel
+            First of the three channels a 2-D spatial stream sees.
+
+        Returns
+        -------
+        frames
+            ``(N, 3, H, W)`` (2-D) or the whole clip ``(N, 3, L, H, W)`` (3-D).
+        flow
+            The finest flow: ``(N, 2(L-1), H/2, W/2)`` (2-D) or ``(N, 2, L-1, H/2, W/2)`` (3-D).
+        """
+        n, c, h, w = clip.shape
+        L = c // 3
+        with torch.set_grad_enabled(self.train_flow and torch.is_grad_enabled()):
+            flow = self.flow_generator(clip)[0]
+        if not self.is3d:
+            return clip[:, spatial_channel : spatial_channel + 3], flow
+        fh, fw = flow.shape[-2:]
+        frames = clip.reshape(n, L, 3, h, w).permute(0, 2, 1, 3, 4)
+        return frames, flow.reshape(n, L - 1, 2, fh, fw).permute(0, 2, 1, 3, 4)
+
+
+class HiddenTwoStream(TwoStreamBase):
     """Flow generator + spatial stream + flow stream, fused by averaging logits.
 
     Parameters
@@ -178,8 +238,7 @@ class HiddenTwoStream(nn.Module):
         self.train_flow = train_flow
         self.spatial = _Stream(backbone, 3, n_classes, dropout)
         self.flow = _Stream(backbone, 2 if self.spatial.is3d else 2 * (n_frames - 1), n_classes, dropout)
-        for p in self.flow_generator.parameters():
-            p.requires_grad_(train_flow)
+        self.freeze_flow()
 
     @property
     def is3d(self) -> bool:
@@ -196,24 +255,6 @@ class HiddenTwoStream(nn.Module):
         """The flow stream's ResNet."""
         return self.flow.backbone
 
-    def train(self, mode: bool = True) -> HiddenTwoStream:
-        """Set training mode, keeping a frozen flow generator in eval mode.
-
-        Parameters
-        ----------
-        mode
-            Training (``True``) or evaluation (``False``) mode.
-
-        Returns
-        -------
-        HiddenTwoStream
-            ``self``.
-        """
-        super().train(mode)
-        if not self.train_flow:
-            self.flow_generator.eval()
-        return self
-
     def forward(self, clip: torch.Tensor) -> dict[str, torch.Tensor]:
         """Features and logits of a batch of clips.
 
@@ -228,17 +269,7 @@ class HiddenTwoStream(nn.Module):
             ``spatial`` and ``flow`` ``(N, 512)`` features; ``spatial_logits``,
             ``flow_logits`` and their mean ``logits`` ``(N, n_classes)``.
         """
-        n, c, h, w = clip.shape
-        L = c // 3
-        with torch.set_grad_enabled(self.train_flow and torch.is_grad_enabled()):
-            flow = self.flow_generator(clip)[0]
-        if self.spatial.is3d:
-            frames = clip.reshape(n, L, 3, h, w).permute(0, 2, 1, 3, 4)
-            fh, fw = flow.shape[-2:]
-            flow = flow.reshape(n, L - 1, 2, fh, fw).permute(0, 2, 1, 3, 4)
-        else:
-            mid = L // 2
-            frames = clip[:, 3 * mid : 3 * mid + 3]
+        frames, flow = self.stream_inputs(clip, 3 * (self.n_frames // 2))
         fs, ls = self.spatial(frames)
         ff, lf = self.flow(flow)
         return {"spatial": fs, "flow": ff, "spatial_logits": ls, "flow_logits": lf, "logits": 0.5 * (ls + lf)}
