@@ -287,3 +287,34 @@ def test_ethogram_training_runs_in_a_slurm_job_and_registers_its_models(table, c
     assert {s["run"]["pid"] for s in (flow, fe, seq)} <= worker_pids, "trained in the SLURM job's worker"
     out = table.behavior.infer(mode="fast", device="cpu", progress=False)  # here, with the models trained there
     assert (out["status"] == "done").all(), out["error"].tolist()
+
+
+def test_dlc_training_runs_in_a_slurm_job_and_its_model_runs_here(table, sample, client_of):
+    """``df.pose.train`` as a task on a SLURM worker: the model is trained there (one short
+    epoch from random weights), recorded with the node and process that trained it, and runs
+    here on a trial."""
+    pytest.importorskip("deeplabcut")
+    from behavior_soup.pose.dlc import make_dlc_project
+    from behavior_soup.sample_data import BODYPARTS
+
+    table.behavior.add_item("m1", exp_type="openfield")
+    sess = sample.root / "m1" / sample.sessions[0]
+    trial = sample.trials[0]
+    keypoints = sample.truth("m1", sample.sessions[0], trial)["keypoints"]
+    labels = {str(sess / f"front_v{trial:03d}.mp4"): (np.arange(0, 40, 2), keypoints[:40:2])}
+    cfg = make_dlc_project(Path(table.behavior.info.table_path).parent / "dlc", "slurm", "bs", labels, BODYPARTS)
+    model = table.pose.register_model(cfg)
+    client = client_of(1, "6GB")
+    ev = table.pose.train(model.name, epochs=1, batch_size=8, device="cpu", backend="dask", client=client)
+    worker_pids = set(client.run(os.getpid).values())
+    assert ev["run"]["backend"] == "dask" and ev["run"]["pid"] in worker_pids, "trained in the SLURM job's worker"
+    assert ev["evaluated_epochs"] == 1 and np.isfinite(ev["test_rmse_px"])
+    from behavior_soup.pose.models import get_model
+
+    run = get_model(table.behavior.info.table_path, model.name).train_run
+    assert run["status"] == "done" and run["pid"] == ev["run"]["pid"] and run["host"] == ev["run"]["host"]
+    assert (Path(cfg).parent / ev["snapshot"]).is_file()
+    row = table[table["trial_id"] == trial].iloc[0]
+    r = row.pose.infer(model.name, views=["front"], device="cpu")  # here, with the model trained there
+    assert r["status"] == "done", r["error"]
+    assert row.pose.result(model.name, "front").positions.shape == (len(keypoints), len(BODYPARTS), 2)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import schema, store
 from ..errors import JobError
-from ..jobs import TrialContext, run_task
+from ..jobs import TrialContext, run_task, where_it_ran
 from ..jobs.declare import row_job, table_job
 from ..jobs.runner import Backend
 from ..pose import io as pose_io
@@ -128,7 +128,8 @@ class PoseDataFrameAccessor:
         dict
             ``net_type``, ``snapshot`` (relative to the project folder when inside it),
             ``epochs``, ``resumed_from_epoch``, ``evaluated_epochs``, ``train_rmse_px``,
-            ``test_rmse_px`` and ``scorer``.
+            ``test_rmse_px``, ``scorer``, and ``run`` (backend, host, pid, start and duration
+            of the training).
 
         Raises
         ------
@@ -158,7 +159,7 @@ class PoseDataFrameAccessor:
         store.refresh(self._df)
         if rec["status"] != "done":
             raise JobError(f"expected training of {model!r} to finish, it failed: {rec.get('error')}")
-        return rec["summary"]
+        return {**rec["summary"], "run": where_it_ran(rec)}
 
     infer = table_job(
         "pose_infer",

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import schema, store
 from ..errors import ItemNotFoundError, JobError, OutputsError
-from ..jobs import TrialContext, get_task, run_task
+from ..jobs import TrialContext, get_task, run_task, where_it_ran
 from ..jobs.runner import Backend
 from .jobs import LABELS_KEY
 from .kinds import get_model_kind
@@ -177,8 +177,7 @@ def train(
     store.refresh(df, lock_timeout)
     if rec["status"] != "done":
         raise JobError(f"expected {kind} training to finish, it failed: {rec.get('error')}")
-    run = {k: rec[k] for k in ("backend", "host", "pid", "started", "duration_s") if k in rec}
-    return {**rec["summary"], "run": run}
+    return {**rec["summary"], "run": where_it_ran(rec)}
 
 
 def import_deepethogram(

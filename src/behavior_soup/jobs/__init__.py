@@ -3,7 +3,7 @@ table rows on a chosen backend, recording status, timings, parameters and failur
 
 from .context import TrialContext
 from .registry import JOBS, TASKS, Job, Task, get_job, get_task, register_job, register_task
-from .runner import BACKENDS, run_job, run_row, run_rows, run_task
+from .runner import BACKENDS, run_job, run_row, run_rows, run_task, where_it_ran
 
 __all__ = [
     "BACKENDS",
@@ -20,4 +20,5 @@ __all__ = [
     "run_row",
     "run_rows",
     "run_task",
+    "where_it_ran",
 ]

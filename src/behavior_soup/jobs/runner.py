@@ -48,7 +48,18 @@ from .backends import BACKENDS, Backend, execute, execute_task, run_in_subproces
 from .context import TrialContext
 from .registry import get_job, get_task
 
-__all__ = ["BACKENDS", "Backend", "execute", "execute_task", "rows_of", "run_job", "run_row", "run_rows", "run_task"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "execute",
+    "execute_task",
+    "rows_of",
+    "run_job",
+    "run_row",
+    "run_rows",
+    "run_task",
+    "where_it_ran",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +113,23 @@ def run_task(
     if rec["status"] == "failed":
         log.error("%s failed: %s", task, rec.get("error"))
     return rec
+
+
+def where_it_ran(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a run record that says where and for how long a task ran.
+
+    Parameters
+    ----------
+    rec
+        A run record of :func:`run_task`.
+
+    Returns
+    -------
+    dict
+        ``backend``, ``host``, ``pid``, ``started`` (ISO 8601) and ``duration_s``, those the
+        record has (a worker lost before it started has no ``host``).
+    """
+    return {k: rec[k] for k in ("backend", "host", "pid", "started", "duration_s") if k in rec}
 
 
 class _StatusRecorder:

@@ -14,6 +14,8 @@ import (default ``"imported"``).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -333,7 +335,10 @@ def train_model(
 
     m = get_model(table_path, model)
     started = now_iso()
-    update_model(table_path, model, lock_timeout=lock_timeout, train_run={"status": "running", "started": started})
+    where = {"host": socket.gethostname(), "pid": os.getpid()}  # a cluster job's node and process
+    update_model(
+        table_path, model, lock_timeout=lock_timeout, train_run={"status": "running", "started": started, **where}
+    )
     try:
         ev = train_dlc(
             m.config_path(table_path, raw_root),
@@ -354,6 +359,7 @@ def train_model(
             train_run={
                 "status": "failed",
                 "started": started,
+                **where,
                 "updated": now_iso(),
                 "error": f"{type(exc).__name__}: {exc}",
             },
@@ -365,6 +371,7 @@ def train_model(
     run = {
         "status": "done",
         "started": started,
+        **where,
         "updated": now_iso(),
         "params": {"epochs": epochs, "batch_size": batch_size, "device": device, "seed": seed},
         "versions": _versions(),
