@@ -71,7 +71,7 @@ class MoseqDataFrameAccessor:
         "from it, one chain per seed; see :mod:`behavior_soup.moseq.fit`) and register it under ``name``. "
         "Checkpoints go under ``<output root>/moseq/<name>``: rerunning an interrupted fit resumes it.",
         returns="dict\n    The model's registry entry (latent_dim, variance_explained, scores, chosen_seed, "
-        "n_syllables, median_duration_ms, checkpoint, ...).",
+        "n_syllables, median_duration_ms, checkpoint, ...), and ``run``: where and how long it ran.",
     )
     kappa_scan = table_task(
         "moseq_kappa_scan",
@@ -83,7 +83,7 @@ class MoseqDataFrameAccessor:
         summary="Fit an AR-HMM per kappa and report each one's median syllable duration (keypoint-moseq advises "
         "about 400 ms); a table and a plot go to ``<output root>/moseq/kappa_scan``.",
         returns="dict\n    ``rows`` (kappa, median_duration_frames, median_duration_ms, n_syllables), "
-        "``best_kappa``, ``latent_dim``, ``csv``, ``plot``.",
+        "``best_kappa``, ``latent_dim``, ``csv``, ``plot``, and ``run``: where and how long it ran.",
     )
     infer = table_job(
         "moseq_infer",

@@ -242,7 +242,8 @@ def _run_subprocess(items, job_name, module, params, on_start, on_done, n_worker
 @contextlib.contextmanager
 def dask_client(n_workers: int | None = None, client: Any = None) -> Iterator[Any]:
     """``client``, or a client of a new ``LocalCluster`` of ``n_workers`` single-threaded
-    processes (closed when the block ends).
+    processes (closed when the block ends), with the workers' stack sampling off (see
+    :mod:`behavior_soup.jobs.dask_plugin`).
 
     Parameters
     ----------
@@ -262,7 +263,10 @@ def dask_client(n_workers: int | None = None, client: Any = None) -> Iterator[An
         If dask.distributed is not installed.
     """
     distributed = require("dask.distributed", "distributed", "the dask backend")
+    from .dask_plugin import install
+
     if client is not None:
+        install(client)
         yield client
         return
     cluster = distributed.LocalCluster(
@@ -273,6 +277,7 @@ def dask_client(n_workers: int | None = None, client: Any = None) -> Iterator[An
     )
     own = distributed.Client(cluster)
     try:
+        install(own)
         yield own
     finally:
         own.close()

@@ -186,7 +186,8 @@ def table_task(
     The task receives ``contexts`` (the rows, as :class:`TrialContext` dicts), ``params``
     (the checked parameters as a dict), ``progress`` and what ``args`` adds. The method
     raises :class:`~behavior_soup.errors.JobError` carrying the task's error if it fails,
-    refreshes the table, and returns the task's summary.
+    refreshes the table, and returns the task's summary with ``run`` added (backend, host,
+    pid, start and duration: where it ran).
 
     Parameters
     ----------
@@ -221,7 +222,7 @@ def table_task(
     from ..errors import JobError
     from ..locking import check_timeout
     from .context import TrialContext
-    from .runner import rows_of, run_task
+    from .runner import rows_of, run_task, where_it_ran
 
     sig = _signature(params, _TASK_OPTIONS)
 
@@ -250,7 +251,7 @@ def table_task(
         store.refresh(df, lock_timeout)
         if rec["status"] != "done":
             raise JobError(f"expected {task!r} to finish, it failed: {rec.get('error')}")
-        return rec["summary"]
+        return {**rec["summary"], "run": where_it_ran(rec)}
 
     method.__signature__ = sig  # type: ignore[attr-defined]
     method.__name__ = method.__qualname__ = task
