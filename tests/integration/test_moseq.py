@@ -8,6 +8,7 @@ shortens). A short fit must find syllables that follow them well above chance.
 from __future__ import annotations
 
 import os
+import warnings
 
 import h5py
 import numpy as np
@@ -240,7 +241,10 @@ def test_inference_refuses_other_keypoints_and_writes_nothing(fitted, tmp_path):
 
 def test_grid_movies_trajectories_and_kappa_scan(fitted):
     df, _, _, _ = fitted
-    out = df.moseq.grid_movies("m", rows=2, cols=2)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = df.moseq.grid_movies("m", rows=2, cols=2)
+    assert not [w for w in seen if "os.fork()" in str(w.message)], "ffmpeg started by a fork running Python"
     assert out["movies"] and not out["keypoints_only"]
     from behavior_soup.video import probe
 

@@ -8,9 +8,11 @@ trial table.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +172,23 @@ def _inputs(contexts: Sequence[TrialContext], entry: dict[str, Any]) -> tuple[di
     return results, names, kp
 
 
+@contextlib.contextmanager
+def _ffmpeg_without_preexec() -> Iterator[None]:
+    """imageio-ffmpeg starts ffmpeg with ``preexec_fn=os.setpgrp``, which runs Python in the
+    forked child of a process that JAX's threads share (JAX warns that this can deadlock);
+    its ``IMAGEIO_FFMPEG_NO_PREVENT_SIGINT`` switch starts it without, while the block runs."""
+    name = "IMAGEIO_FFMPEG_NO_PREVENT_SIGINT"
+    before = os.environ.get(name)
+    os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def grid_movies(
     contexts: Sequence[TrialContext], entry: dict[str, Any], out: Path, rows: int = 4, cols: int = 6, **kwargs: Any
 ) -> dict[str, Any]:
@@ -208,7 +227,7 @@ def grid_movies(
         results = {n: r for n, r in results.items() if n in videos}
         coordinates = {n: xy for n, xy in coordinates.items() if n in videos}
     out.mkdir(parents=True, exist_ok=True)
-    with quiet():
+    with quiet(), _ffmpeg_without_preexec():
         kpms.generate_grid_movies(
             results,
             output_dir=str(out),
