@@ -11,14 +11,20 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import sys
 from collections.abc import Iterator
 
 __all__ = ["captured", "quieted", "root_records_to"]
 
 
+#: Terminal control sequences (tqdm moves the cursor up with ``ESC [ A`` between nested bars).
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
 class _LogStream(io.TextIOBase):
-    """A text stream that logs each complete line it is written."""
+    """A text stream that logs each complete line it is written, without terminal control
+    sequences."""
 
     def __init__(self, logger: logging.Logger, level: int) -> None:
         self.logger = logger
@@ -32,7 +38,7 @@ class _LogStream(io.TextIOBase):
     def write(self, s: str) -> int:
         if self._busy:
             return len(s)
-        self._buf += s
+        self._buf += _CONTROL.sub("", s)
         *lines, self._buf = self._buf.replace("\r", "\n").split("\n")
         self._emit(lines)
         return len(s)

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="behavior-soup", description="behavior_soup command line")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="build sample data and run every accessor on it (about 5 min on 2 cores)")
+    p_demo = sub.add_parser("demo", help="build sample data and run every accessor on it (3 to 5 min on 2 cores)")
     p_demo.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the demo (default: demo_out)")
     p_demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p_demo.add_argument("--full", action="store_true", help="train longer (DLC, ethogram and MoSeq; 10-25 min)")

@@ -303,7 +303,7 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None) -> list[Stag
     out
         The demo's folder (``raw/``, ``tables/``, ``nwb/``, ``demo.log``); must hold no earlier demo.
     settings
-        The training budget; default :class:`DemoSettings` (about 5 minutes on a 2-core CPU).
+        The training budget; default :class:`DemoSettings` (3 to 5 minutes on a 2-core CPU).
 
     Returns
     -------

@@ -28,3 +28,10 @@ def test_stderr_can_be_left_for_progress_bars(capsys):
         sys.stderr.write("shown\n")
     out = capsys.readouterr()
     assert "hidden" not in out.out and "shown" in out.err
+
+
+def test_terminal_control_sequences_are_not_logged(caplog):
+    logger = logging.getLogger("behavior_soup.test_console")
+    with caplog.at_level(logging.INFO, logger=logger.name), captured(logger):
+        sys.stderr.write("\x1b[A\rApplying model:  20%|##  | 4/20\n\x1b[A\n\x1b[1;32mdone\x1b[0m\n")
+    assert [r.getMessage() for r in caplog.records] == ["Applying model:  20%|##  | 4/20", "done"]
