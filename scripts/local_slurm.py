@@ -7,6 +7,12 @@ writes a ``slurm.conf`` for this host alone (its CPUs and memory, ``proctrack/li
 it; :meth:`LocalSlurm.stop` stops only the daemons it started. Clients find the cluster through
 ``SLURM_CONF``, which :func:`start` sets in this process (and so in the processes it starts).
 
+The node also has GPUs as SLURM sees them (``Gres=gpu:2`` by default): stand-in device files in
+the folder (character devices with the null device's numbers; nothing behind them computes).
+SLURM books, counts and hands them out as it does real ones, so a job's ``--gres=gpu:<n>``, two
+jobs getting different devices and the ``CUDA_VISIBLE_DEVICES`` each is given are tested here;
+work on a GPU is not.
+
     python scripts/local_slurm.py start /tmp/slurm   # prints the SLURM_CONF to export
     python scripts/local_slurm.py stop /tmp/slurm
 """
@@ -18,6 +24,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -67,6 +74,9 @@ class LocalSlurm:
     host: str
     cpus: int
     started: list[str] = field(default_factory=list)
+    #: GPUs the node offers (stand-ins), and why none where it offers none
+    gpus: int = 0
+    no_gpus_why: str = ""
 
     def env(self) -> dict[str, str]:
         """The variables a client needs (``SLURM_CONF``)."""
@@ -101,9 +111,29 @@ class LocalSlurm:
         self.started.clear()
 
 
-def _conf(folder: Path, host: str, cpus: int, memory_mb: int) -> str:
+def _stand_in_gpus(folder: Path, n: int) -> str:
+    """Make ``n`` stand-in GPU device files and the ``gres.conf`` naming them; returns why not
+    ("" when made). SLURM accepts only character or block devices as a GPU's file."""
+    if n <= 0:
+        return "no GPUs asked for"
+    dev = folder / "dev"
+    dev.mkdir(parents=True, exist_ok=True)
+    null = os.stat("/dev/null").st_rdev
+    try:
+        for i in range(n):
+            path = dev / f"gpu{i}"
+            if not path.exists():
+                os.mknod(path, 0o600 | stat.S_IFCHR, null)
+    except OSError as exc:
+        return f"expected to make stand-in GPU device files in {dev}, got {exc}"
+    (folder / "gres.conf").write_text(f"Name=gpu File={dev}/gpu[0-{n - 1}]\n")
+    return ""
+
+
+def _conf(folder: Path, host: str, cpus: int, memory_mb: int, gpus: int = 0) -> str:
+    gres = ("GresTypes=gpu\n", f" Gres=gpu:{gpus}") if gpus else ("", "")
     return f"""ClusterName=local
-SlurmctldHost={host}(127.0.0.1)
+{gres[0]}SlurmctldHost={host}(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -126,13 +156,16 @@ SlurmdPort=6818
 KillWait=5
 InactiveLimit=0
 MinJobAge=30
-NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN
+NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb}{gres[1]} State=UNKNOWN
 PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 """
 
 
-def start(folder: str | os.PathLike, timeout: float = 30.0) -> LocalSlurm:
+def start(folder: str | os.PathLike, timeout: float = 30.0, gpus: int = 2) -> LocalSlurm:
     """Start a one-node SLURM whose files live in ``folder``; sets ``SLURM_CONF`` here.
+
+    The node offers ``gpus`` stand-in GPUs, or none where their device files cannot be made
+    (``LocalSlurm.no_gpus_why`` says why).
 
     Raises
     ------
@@ -148,8 +181,10 @@ def start(folder: str | os.PathLike, timeout: float = 30.0) -> LocalSlurm:
     host = socket.gethostname().split(".")[0]
     cpus = os.cpu_count() or 1
     conf = folder / "slurm.conf"
-    conf.write_text(_conf(folder, host, cpus, max(256, int(_memory_mb() * 0.8))))
-    cluster = LocalSlurm(folder, conf, host, cpus)
+    no_gpus_why = _stand_in_gpus(folder, gpus)
+    gpus = 0 if no_gpus_why else gpus
+    conf.write_text(_conf(folder, host, cpus, max(256, int(_memory_mb() * 0.8)), gpus))
+    cluster = LocalSlurm(folder, conf, host, cpus, gpus=gpus, no_gpus_why=no_gpus_why)
     env = {**os.environ, **cluster.env()}
     key = Path("/etc/munge/munge.key")
     if not key.exists():

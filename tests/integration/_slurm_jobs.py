@@ -6,6 +6,7 @@ that runs it over some trials of a table as one SLURM job would:
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
@@ -23,11 +24,17 @@ JOB = "slurm_test_sleep"
 @register_job(JOB, "behavior")
 def sleepy(ctx: TrialContext, params: dict) -> dict:
     """Note the start in ``params["marker"]``, sleep ``params["seconds"]``, then write
-    ``test/sleepy`` (1000 values: the trial id plus 0..999, and the repeat)."""
+    ``test/sleepy`` (1000 values: the trial id plus 0..999, the repeat, and the first GPU the
+    job was given in ``CUDA_VISIBLE_DEVICES``, -1 for none)."""
     if params.get("marker"):
         Path(params["marker"], f"{ctx.trial_id}-{ctx.animal_id}.started").write_text(socket.gethostname())
     time.sleep(float(params.get("seconds", 0)))
-    data = {"v": np.arange(1000, dtype=np.int64) + ctx.trial_id, "repeat": np.int64(params.get("repeat", 0))}
+    gpu = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0]
+    data = {
+        "v": np.arange(1000, dtype=np.int64) + ctx.trial_id,
+        "repeat": np.int64(params.get("repeat", 0)),
+        "gpu": np.int64(gpu if gpu.isdigit() else -1),
+    }
     ctx.write("test/sleepy", data, Provenance(JOB, dict(params)).finish())
     return {"host": socket.gethostname()}
 
@@ -36,8 +43,6 @@ def sleepy(ctx: TrialContext, params: dict) -> dict:
 def probe_task(table: str) -> dict:
     """A table-level task: add a note to every row of ``table`` (under its lock, like a training
     task registering its model) and say where it ran, with the settings it found."""
-    import os
-
     from behavior_soup._torch import torch
 
     df = bs.load_df(table)
@@ -47,6 +52,7 @@ def probe_task(table: str) -> dict:
         "pid": os.getpid(),
         "torch_threads": torch().get_num_threads(),
         "lock": os.environ.get("BEHAVIOR_SOUP_LOCK"),
+        "gpus": os.environ.get("CUDA_VISIBLE_DEVICES"),
     }
 
 

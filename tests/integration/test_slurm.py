@@ -56,16 +56,17 @@ def slurm(tmp_path_factory):
 
 @pytest.fixture
 def client_of(slurm, tmp_path):
-    """``client_of(jobs)``: a dask client on a new SLURMCluster of ``jobs`` one-core jobs, its
-    workers up; all closed after the test."""
+    """``client_of(jobs)``: a dask client on a new SLURMCluster of ``jobs`` one-core jobs (with
+    ``gpus`` GPUs each), its workers up; all closed after the test."""
     from dask.distributed import Client
 
     made = []
 
-    def make(jobs: int, memory: str = "4GB"):
+    def make(jobs: int, memory: str = "4GB", gpus: int = 0):
         cluster = bs.cluster.slurm(
             cores=1,
             memory=memory,
+            gpus=gpus,
             walltime="00:15:00",
             jobs=jobs,
             log_directory=str(tmp_path / "slurm-logs"),
@@ -235,6 +236,29 @@ def test_a_table_level_task_runs_in_a_slurm_job_with_its_settings(table, client_
     assert rec["summary"]["pid"] != os.getpid() and rec["summary"]["lock"] == "soft"
     assert rec["summary"]["torch_threads"] == 1, "WorkerSettings(threads=cores) from the job script"
     assert (bs.load_df(path)["notes"].str.startswith("trained on ")).all()
+
+
+def test_gpu_jobs_get_their_own_gpus_from_the_allocation(table, slurm, client_of, monkeypatch):
+    """Two one-GPU jobs (``bs.cluster.slurm(gpus=1)``) on a node with two: SLURM gives each its
+    own device, and the row jobs and the task they run see their job's device, not the
+    client's. The node's GPUs are stand-ins SLURM books as GPUs; nothing computes on them."""
+    from behavior_soup.jobs import run_task
+
+    if slurm.gpus < 2:
+        pytest.skip(f"expected a SLURM node with 2 GPUs, got {slurm.gpus}: {slurm.no_gpus_why}")
+    table.behavior.add_item("m1")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7")  # the client's own device does not travel
+    client = client_of(2, gpus=1)
+    gpu_of = dict(zip(client.run(os.getpid).values(), client.run(os.getenv, "CUDA_VISIBLE_DEVICES").values()))
+    assert sorted(gpu_of.values()) == ["0", "1"], "one device each, as SLURM allocated"
+    out = table.behavior.run_job(_slurm_jobs.JOB, {"seconds": 1.0}, backend="dask", client=client, progress=False)
+    assert (out["status"] == "done").all(), out["error"].tolist()
+    runs = table.set_index("uuid")["behavior_run"]
+    for c in contexts(table):
+        assert int(c.read("test/sleepy")["gpu"]) == int(gpu_of[runs[c.uuid]["pid"]])
+    rec = run_task("slurm_test_task", {"table": str(contexts(table)[0].table_path)}, backend="dask", client=client)
+    assert rec["status"] == "done", rec.get("traceback")
+    assert rec["summary"]["gpus"] == gpu_of[rec["summary"]["pid"]]
 
 
 def test_moseq_fit_and_infer_on_slurm(tmp_path, client_of):
