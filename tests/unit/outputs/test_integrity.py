@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -18,6 +18,8 @@ import pytest
 from behavior_soup import outputs
 from behavior_soup.errors import OutputsError
 from behavior_soup.provenance import Provenance
+
+from . import _killed_writer
 
 
 def _prov() -> Provenance:
@@ -46,29 +48,6 @@ def test_reruns_leave_no_dead_space(tmp_path):
     assert _read(p, 1, "small/y")["a"].tolist() == list(range(10))
 
 
-def _writer_loop(path, log, start: int) -> None:
-    """Rewrite three trials' results forever, logging each completed write (then fsync)."""
-    i = start
-    while True:
-        for t in (1, 2, 3):
-            with open(log, "a") as fh:
-                fh.write(f"start {t} {i}\n")
-                fh.flush()
-            data = {"v": np.full(150_000, i, np.int64), "meta": {"i": i, "names": ["a", "b"]}}
-            outputs.write_results(
-                path,
-                trial_id=t,
-                uuid=f"u{t}",
-                results={"r/a": (data, _prov()), f"r/b{i % 3}": ({"v": np.full(500, i)}, _prov())},
-                session=("m1", "s1"),
-            )
-            with open(log, "a") as fh:
-                fh.write(f"{t} {i}\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-        i += 1
-
-
 def _logged(log) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {1: [], 2: [], 3: []}
     if log.exists():
@@ -86,18 +65,20 @@ def test_sigkill_inside_writes_never_loses_a_result(tmp_path):
     log = tmp_path / "log.txt"
     rng = random.Random(0)
     kills = inside = 0
+    mp = multiprocessing.get_context("forkserver")  # a fork of this process would copy its threads' locks
+    mp.set_forkserver_preload(["tests.unit.outputs._killed_writer"])
     for _ in range(100):
         done = _logged(log)
         start = max(max(v, default=-1) for v in done.values()) + 1
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            try:
-                _writer_loop(p, log, start)
-            finally:
-                os._exit(0)
+        size = log.stat().st_size if log.exists() else 0
+        child = mp.Process(target=_killed_writer.writer_loop, args=(str(p), str(log), start), daemon=True)
+        child.start()
+        deadline = time.time() + 30
+        while (log.stat().st_size if log.exists() else 0) == size and time.time() < deadline:
+            time.sleep(0.001)  # until its first write starts
         time.sleep(rng.uniform(0.002, 0.12))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
         kills += 1
         lines = log.read_text().splitlines() if log.exists() else []
         inside += bool(lines) and lines[-1].startswith("start")  # killed during a write
@@ -121,6 +102,12 @@ def test_sigkill_inside_writes_never_loses_a_result(tmp_path):
         assert sorted(f) == ["trial_1", "trial_2", "trial_3"] and "r/a" in f["trial_2"]
 
 
+def _limited(fsize: int, code: str) -> str:
+    """``code`` run with files limited to ``fsize`` bytes (set by the child itself: a
+    ``preexec_fn`` would run Python in a fork of this threaded process)."""
+    return f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize}))\n" + textwrap.dedent(code)
+
+
 WRITE_BIG = """
     import sys, numpy as np
     from behavior_soup import outputs
@@ -141,12 +128,8 @@ def test_full_disk_keeps_every_earlier_result(tmp_path):
     _write(p, 1, "keep/a", {"a": np.arange(100)})
     _write(p, 2, "keep/b", {"a": np.arange(5)})
 
-    def limit() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
-
-    r = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(WRITE_BIG), str(p)], capture_output=True, text=True, preexec_fn=limit
+    r = subprocess.run(  # Python ignores SIGXFSZ, so the write fails with EFBIG
+        [sys.executable, "-c", _limited(1_000_000, WRITE_BIG), str(p)], capture_output=True, text=True
     )
     assert r.stdout.startswith("OutputsError") and "the previous results are kept" in r.stdout, r.stdout + r.stderr
     assert _read(p, 1, "keep/a")["a"].tolist() == list(range(100))

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import random
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -86,14 +84,13 @@ def test_dropped_or_renamed_schema_columns_are_refused(two):
 
 
 def _child(code: str, *args: str, fsize: int | None = None) -> subprocess.CompletedProcess:
-    def limit() -> None:
-        if fsize is not None:
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG instead
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True, preexec_fn=limit
-    )
+    """Run ``code`` in a fresh Python, its files limited to ``fsize`` bytes (set by the child
+    itself, not by a ``preexec_fn`` running in a fork of this threaded process). Python ignores
+    SIGXFSZ, so a write past the limit fails with EFBIG."""
+    code = textwrap.dedent(code)
+    if fsize is not None:
+        code = f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize}))\n" + code
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
 
 
 SAVE_BIG = """
