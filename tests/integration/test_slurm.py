@@ -249,7 +249,8 @@ def test_gpu_jobs_get_their_own_gpus_from_the_allocation(table, slurm, client_of
     table.behavior.add_item("m1")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7")  # the client's own device does not travel
     client = client_of(2, gpus=1)
-    gpu_of = dict(zip(client.run(os.getpid).values(), client.run(os.getenv, "CUDA_VISIBLE_DEVICES").values()))
+    pids, gpus = client.run(os.getpid), client.run(os.getenv, "CUDA_VISIBLE_DEVICES")
+    gpu_of = {pids[worker]: gpus[worker] for worker in pids}  # worker pid -> its device
     assert sorted(gpu_of.values()) == ["0", "1"], "one device each, as SLURM allocated"
     out = table.behavior.run_job(_slurm_jobs.JOB, {"seconds": 1.0}, backend="dask", client=client, progress=False)
     assert (out["status"] == "done").all(), out["error"].tolist()

@@ -3,6 +3,8 @@ process itself would copy its threads' locks (JAX, torch, dask) in whatever stat
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from behavior_soup import outputs
@@ -11,8 +13,6 @@ from behavior_soup.provenance import Provenance
 
 def writer_loop(path: str, log: str, start: int) -> None:
     """Rewrite three trials' results forever, logging each completed write (then fsync)."""
-    import os
-
     i = start
     while True:
         for t in (1, 2, 3):
