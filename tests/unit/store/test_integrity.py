@@ -7,8 +7,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -19,6 +17,8 @@ import behavior_soup as bs
 from behavior_soup import outputs, store
 from behavior_soup.errors import TableEditError, TableFormatError, WriteError
 from behavior_soup.store.stamp import STAMP_SIZE
+
+from .._child import run_python
 
 
 @pytest.fixture
@@ -83,16 +83,6 @@ def test_dropped_or_renamed_schema_columns_are_refused(two):
 # -------------------------------------------------------------------------------- full disk
 
 
-def _child(code: str, *args: str, fsize: int | None = None) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh Python, its files limited to ``fsize`` bytes (set by the child
-    itself, not by a ``preexec_fn`` running in a fork of this threaded process). Python ignores
-    SIGXFSZ, so a write past the limit fails with EFBIG."""
-    code = textwrap.dedent(code)
-    if fsize is not None:
-        code = f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize}))\n" + code
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-
-
 SAVE_BIG = """
     import sys, behavior_soup as bs
     from behavior_soup.errors import WriteError
@@ -110,7 +100,7 @@ SAVE_BIG = """
 def test_full_disk_keeps_the_old_table(two):
     path = two.paths.table_path
     before = _on_disk(two)
-    r = _child(SAVE_BIG, str(path), fsize=os.path.getsize(path) + 20_000)
+    r = run_python(SAVE_BIG, str(path), fsize=os.path.getsize(path) + 20_000)
     assert r.stdout.startswith("WriteError") and "the previous table is kept" in r.stdout, r.stdout + r.stderr
     pd.testing.assert_frame_equal(_on_disk(two), before)
     assert not list(path.parent.glob(f".{path.name}.tmp-*"))
