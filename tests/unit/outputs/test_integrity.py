@@ -19,6 +19,7 @@ from behavior_soup import outputs
 from behavior_soup.errors import OutputsError
 from behavior_soup.provenance import Provenance
 
+from .._child import run_python
 from . import _killed_writer
 
 
@@ -58,6 +59,12 @@ def _logged(log) -> dict[int, list[int]]:
     return out
 
 
+def _lines(log) -> tuple[int, int]:
+    """Lines in the writers' log, and how many say a write finished."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return len(lines), sum(not line.startswith("start") for line in lines)
+
+
 def test_sigkill_inside_writes_never_loses_a_result(tmp_path):
     """100 kills at random instants of a process rewriting results: every result whose write
     had finished is readable, in that version or a later one."""
@@ -70,12 +77,13 @@ def test_sigkill_inside_writes_never_loses_a_result(tmp_path):
     for _ in range(100):
         done = _logged(log)
         start = max(max(v, default=-1) for v in done.values()) + 1
-        size = log.stat().st_size if log.exists() else 0
+        lines, finished = _lines(log)
+        wait_for = finished + rng.randint(0, 2)  # writes to let finish first, so the kills span the run
         child = mp.Process(target=_killed_writer.writer_loop, args=(str(p), str(log), start), daemon=True)
         child.start()
-        deadline = time.time() + 30
-        while (log.stat().st_size if log.exists() else 0) == size and time.time() < deadline:
-            time.sleep(0.001)  # until its first write starts
+        deadline = time.time() + 60
+        while (_lines(log)[0] == lines or _lines(log)[1] < wait_for) and time.time() < deadline:
+            time.sleep(0.002)  # until its first write started and those finished, whatever the disk's speed
         time.sleep(rng.uniform(0.002, 0.12))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
@@ -102,12 +110,6 @@ def test_sigkill_inside_writes_never_loses_a_result(tmp_path):
         assert sorted(f) == ["trial_1", "trial_2", "trial_3"] and "r/a" in f["trial_2"]
 
 
-def _limited(fsize: int, code: str) -> str:
-    """``code`` run with files limited to ``fsize`` bytes (set by the child itself: a
-    ``preexec_fn`` would run Python in a fork of this threaded process)."""
-    return f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize}))\n" + textwrap.dedent(code)
-
-
 WRITE_BIG = """
     import sys, numpy as np
     from behavior_soup import outputs
@@ -128,9 +130,7 @@ def test_full_disk_keeps_every_earlier_result(tmp_path):
     _write(p, 1, "keep/a", {"a": np.arange(100)})
     _write(p, 2, "keep/b", {"a": np.arange(5)})
 
-    r = subprocess.run(  # Python ignores SIGXFSZ, so the write fails with EFBIG
-        [sys.executable, "-c", _limited(1_000_000, WRITE_BIG), str(p)], capture_output=True, text=True
-    )
+    r = run_python(WRITE_BIG, str(p), fsize=1_000_000)
     assert r.stdout.startswith("OutputsError") and "the previous results are kept" in r.stdout, r.stdout + r.stderr
     assert _read(p, 1, "keep/a")["a"].tolist() == list(range(100))
     assert _read(p, 2, "keep/b")["a"].tolist() == list(range(5))
